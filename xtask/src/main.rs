@@ -1,14 +1,47 @@
 //! `cargo xtask <task>`: the project's automation, written in Rust instead of shell scripts.
+//!
+//! Each task lives in its own module; tasks that need Python say so in their help text and
+//! check for it with a clear message.
 
-fn main() {
-    let task = std::env::args().nth(1);
-    match task.as_deref() {
-        None | Some("help") | Some("--help") => {
-            println!("cargo xtask <task>\n\ntasks:\n  help    this text");
+use std::process::ExitCode;
+
+/// One task: its name, a one-line summary, and its entry point (receives the remaining args).
+struct Task {
+    name: &'static str,
+    about: &'static str,
+    run: fn(&[String]) -> Result<(), String>,
+}
+
+const TASKS: &[Task] = &[];
+
+fn main() -> ExitCode {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    let Some(name) = args.first().map(String::as_str) else {
+        print_help();
+        return ExitCode::SUCCESS;
+    };
+    if matches!(name, "help" | "--help" | "-h") {
+        print_help();
+        return ExitCode::SUCCESS;
+    }
+    match TASKS.iter().find(|t| t.name == name) {
+        Some(task) => match (task.run)(&args[1..]) {
+            Ok(()) => ExitCode::SUCCESS,
+            Err(e) => {
+                eprintln!("xtask {name}: {e}");
+                ExitCode::FAILURE
+            }
+        },
+        None => {
+            eprintln!("unknown task {name:?}; run `cargo xtask help`");
+            ExitCode::from(2)
         }
-        Some(other) => {
-            eprintln!("unknown task {other:?}; run `cargo xtask help`");
-            std::process::exit(2);
-        }
+    }
+}
+
+fn print_help() {
+    println!("cargo xtask <task> [args]\n\ntasks:");
+    for t in TASKS {
+        println!("  {:<16} {}", t.name, t.about);
     }
 }
