@@ -1,0 +1,576 @@
+//! The chunk engine: forward and backward passes over a few sequences at a time, in buffers
+//! reused across chunks (no allocation per sequence).
+
+use std::ops::Range;
+
+use crate::kernel::{gemm, sparse, Lhs};
+use crate::substructure::{Batch, ChunkLen, ConvStage, Stage, Substructure};
+
+/// Lengths and channel counts of every stage output for one input length.
+#[derive(Debug, Clone)]
+pub(crate) struct Plan {
+    pub input_len: usize,
+    pub lens: Vec<usize>,
+    pub chans: Vec<usize>,
+}
+
+impl Plan {
+    pub(crate) fn new(sub: &Substructure, input_len: usize) -> Result<Plan, ()> {
+        let (mut len, mut ch) = (input_len, 4usize);
+        let mut lens = Vec::with_capacity(sub.stages.len());
+        let mut chans = Vec::with_capacity(sub.stages.len());
+        for st in &sub.stages {
+            match st {
+                Stage::Conv(c) => {
+                    let span = c.d * (c.k - 1) + 1;
+                    len = len.checked_sub(span).ok_or(())? / c.s + 1;
+                    ch = c.cout;
+                }
+                Stage::Pool { kernel, stride } => {
+                    len = len.checked_sub(*kernel).ok_or(())? / stride + 1;
+                }
+                Stage::Relu { .. } | Stage::Affine { .. } => {}
+            }
+            lens.push(len);
+            chans.push(ch);
+        }
+        Ok(Plan {
+            input_len,
+            lens,
+            chans,
+        })
+    }
+
+    /// Output positions of the last conv.
+    pub(crate) fn out_len(&self) -> usize {
+        self.lens.last().copied().unwrap_or(0)
+    }
+
+    pub(crate) fn floats_per_seq(&self) -> usize {
+        self.input_len * 4
+            + self
+                .lens
+                .iter()
+                .zip(&self.chans)
+                .map(|(l, c)| l * c)
+                .sum::<usize>()
+    }
+
+    fn in_len(&self, stage: usize) -> usize {
+        if stage == 0 {
+            self.input_len
+        } else {
+            self.lens[stage - 1]
+        }
+    }
+
+    fn in_ch(&self, stage: usize) -> usize {
+        if stage == 0 {
+            4
+        } else {
+            self.chans[stage - 1]
+        }
+    }
+}
+
+/// Per-task buffers, sized for one chunk and reused across chunks.
+pub(crate) struct Bufs {
+    codes: Vec<u8>,
+    input: Vec<f32>,
+    is_codes: bool,
+    /// Output of each stage, `[chunk, len, ch]`.
+    pub acts: Vec<Vec<f32>>,
+    last_single: bool,
+    rows: Vec<usize>,
+    wcol: Vec<f32>,
+    grad_a: Vec<f32>,
+    grad_b: Vec<f32>,
+    scratch: Scratch,
+}
+
+/// Work space of the backward through a convolution.
+struct Scratch {
+    rows: Vec<usize>,
+    cols: Vec<f32>,
+    nz: Vec<(u32, f32)>,
+    /// `(din offset, nz range)` of every position that carries gradient (sparse route).
+    spans: Vec<(usize, usize, usize)>,
+    tmp: Vec<f32>,
+}
+
+impl Bufs {
+    pub(crate) fn new(sub: &Substructure, plan: &Plan) -> Bufs {
+        let n = sub.chunk;
+        let acts: Vec<Vec<f32>> = plan
+            .lens
+            .iter()
+            .zip(&plan.chans)
+            .map(|(l, c)| vec![0.0; n * l * c])
+            .collect();
+        let max_act = (0..=plan.lens.len())
+            .map(|i| plan.in_len(i.min(plan.lens.len())) * plan.in_ch(i.min(plan.lens.len())))
+            .chain(plan.lens.iter().zip(&plan.chans).map(|(l, c)| l * c))
+            .max()
+            .unwrap_or(0);
+        let max_cols = sub
+            .stages
+            .iter()
+            .enumerate()
+            .filter_map(|(i, s)| match s {
+                Stage::Conv(c) => Some(plan.lens[i] * c.k * c.cin),
+                _ => None,
+            })
+            .max()
+            .unwrap_or(0);
+        Bufs {
+            codes: Vec::with_capacity(n * plan.input_len),
+            input: Vec::with_capacity(n * plan.input_len * 4),
+            is_codes: false,
+            acts,
+            last_single: false,
+            rows: Vec::new(),
+            wcol: Vec::new(),
+            grad_a: vec![0.0; n * max_act],
+            grad_b: vec![0.0; n * max_act],
+            scratch: Scratch {
+                rows: Vec::new(),
+                cols: vec![0.0; n * max_cols],
+                nz: Vec::new(),
+                spans: Vec::new(),
+                tmp: Vec::new(),
+            },
+        }
+    }
+
+    /// Copy sequences `range` of the batch into the chunk's contiguous input buffer.
+    pub(crate) fn load(&mut self, batch: &Batch<'_>, range: Range<usize>) {
+        match batch {
+            Batch::Codes(c) => {
+                self.is_codes = true;
+                self.codes.clear();
+                for row in c.outer_iter().skip(range.start).take(range.len()) {
+                    self.codes.extend(row.iter());
+                }
+            }
+            Batch::OneHot(o) => {
+                self.is_codes = false;
+                self.input.clear();
+                for s in o.outer_iter().skip(range.start).take(range.len()) {
+                    self.input.extend(s.iter());
+                }
+            }
+        }
+    }
+
+    /// All channels of the last conv for `n` sequences (after a forward without `single`).
+    pub(crate) fn last_output(&self, plan: &Plan, n: impl Into<usize>) -> &[f32] {
+        let i = plan.lens.len() - 1;
+        &self.acts[i][..n.into() * plan.lens[i] * plan.chans[i]]
+    }
+
+    /// Neuron `channel` of the last conv at output `pos` of sequence `b`, whichever way the
+    /// forward computed the last layer.
+    pub(crate) fn neuron(&self, plan: &Plan, channel: usize, b: usize, pos: usize) -> f32 {
+        let i = plan.lens.len() - 1;
+        let len = plan.lens[i];
+        if self.last_single {
+            self.acts[i][b * len + pos]
+        } else {
+            self.acts[i][(b * len + pos) * plan.chans[i] + channel]
+        }
+    }
+
+    /// Evaluate stages `0..upto` on the loaded chunk of `n` sequences. With `single`, the last
+    /// stage (if it is evaluated and is the final conv) computes only that channel.
+    pub(crate) fn forward(
+        &mut self,
+        sub: &Substructure,
+        plan: &Plan,
+        n: impl Into<usize>,
+        upto: usize,
+        single: Option<usize>,
+    ) {
+        let n = n.into();
+        let last = sub.stages.len() - 1;
+        self.last_single = false;
+        for i in 0..upto.min(sub.stages.len()) {
+            let (lin, cin) = (plan.in_len(i), plan.in_ch(i));
+            let (lout, cout) = (plan.lens[i], plan.chans[i]);
+            let (before, rest) = self.acts.split_at_mut(i);
+            let out = &mut rest[0];
+            let input: &[f32] = if i == 0 { &self.input } else { &before[i - 1] };
+            match &sub.stages[i] {
+                Stage::Conv(c) => {
+                    if i == 0 && self.is_codes {
+                        gather_first(c, &self.codes, n, lin, lout, out);
+                    } else if i == last && single.is_some() {
+                        let ch = single.unwrap_or(0);
+                        self.wcol.clear();
+                        self.wcol
+                            .extend((0..c.k * c.cin).map(|r| c.w[r * c.cout + ch]));
+                        single_channel(c, ch, &self.wcol, input, n, lin, lout, out);
+                        self.last_single = true;
+                    } else {
+                        self.rows.clear();
+                        for b in 0..n {
+                            for p in 0..lout {
+                                self.rows.push((b * lin + p * c.s) * cin);
+                            }
+                        }
+                        let lhs = conv_lhs(c, input, &self.rows);
+                        gemm(
+                            &lhs,
+                            &c.packed,
+                            Some(&c.bias),
+                            &mut out[..n * lout * cout],
+                            cout,
+                        );
+                    }
+                }
+                Stage::Affine { scale, shift } => {
+                    for (dst, src) in out[..n * lout * cout]
+                        .chunks_exact_mut(cout)
+                        .zip(input.chunks_exact(cin))
+                    {
+                        for c in 0..cout {
+                            dst[c] = src[c] * scale[c] + shift[c];
+                        }
+                    }
+                }
+                Stage::Relu { threshold } => {
+                    let t = *threshold;
+                    for (d, &s) in out[..n * lout * cout].iter_mut().zip(input) {
+                        *d = if s > t { s } else { 0.0 };
+                    }
+                }
+                Stage::Pool { kernel, stride } => {
+                    for b in 0..n {
+                        for q in 0..lout {
+                            let dst = &mut out[(b * lout + q) * cout..(b * lout + q + 1) * cout];
+                            let start = (b * lin + q * stride) * cin;
+                            dst.copy_from_slice(&input[start..start + cin]);
+                            for j in 1..*kernel {
+                                let src = &input[start + j * cin..start + (j + 1) * cin];
+                                for (d, &s) in dst.iter_mut().zip(src) {
+                                    if s > *d {
+                                        *d = s;
+                                    }
+                                }
+                            }
+                        }
+                    }
+                }
+            }
+        }
+    }
+
+    /// Gradient of neuron `channel` at output `position` of the last conv with respect to the
+    /// chunk's one-hot input, written to `grad_out` (`[n, len, 4]`). Needs a full forward first.
+    pub(crate) fn backward(
+        &mut self,
+        sub: &Substructure,
+        plan: &Plan,
+        n: impl Into<usize>,
+        channel: usize,
+        position: usize,
+        grad_out: &mut [f32],
+    ) {
+        let n = n.into();
+        let last = sub.stages.len() - 1;
+        let Stage::Conv(top) = &sub.stages[last] else {
+            return;
+        };
+        // Gradient at the input of conv L: its weight column, at the taps of `position`.
+        let (lin, cin) = (plan.in_len(last), plan.in_ch(last));
+        {
+            let g = if last == 0 {
+                &mut grad_out[..n * lin * cin]
+            } else {
+                &mut self.grad_a[..n * lin * cin]
+            };
+            g.fill(0.0);
+            for b in 0..n {
+                for t in 0..top.k {
+                    let q = position * top.s + t * top.d;
+                    for ci in 0..cin {
+                        g[(b * lin + q) * cin + ci] += top.w[(t * cin + ci) * top.cout + channel];
+                    }
+                }
+            }
+        }
+        if last == 0 {
+            return;
+        }
+        for i in (0..last).rev() {
+            let (lin, cin) = (plan.in_len(i), plan.in_ch(i));
+            let (lout, cout) = (plan.lens[i], plan.chans[i]);
+            let input: &[f32] = if i == 0 {
+                &self.input
+            } else {
+                &self.acts[i - 1]
+            };
+            let dout = &self.grad_a[..n * lout * cout];
+            let din = &mut self.grad_b[..n * lin * cin];
+            match &sub.stages[i] {
+                Stage::Conv(c) => {
+                    let target = if i == 0 {
+                        &mut grad_out[..n * lin * cin]
+                    } else {
+                        din
+                    };
+                    conv_backward(c, dout, n, lin, lout, target, &mut self.scratch);
+                    if i == 0 {
+                        return;
+                    }
+                }
+                Stage::Affine { scale, .. } => {
+                    for (d, s) in din.chunks_exact_mut(cin).zip(dout.chunks_exact(cout)) {
+                        for c in 0..cout {
+                            d[c] = s[c] * scale[c];
+                        }
+                    }
+                }
+                Stage::Relu { threshold } => {
+                    for ((d, &g), &x) in din.iter_mut().zip(dout).zip(&input[..n * lin * cin]) {
+                        *d = if x > *threshold { g } else { 0.0 };
+                    }
+                }
+                Stage::Pool { kernel, stride } => {
+                    din.fill(0.0);
+                    for b in 0..n {
+                        for q in 0..lout {
+                            let g = &dout[(b * lout + q) * cout..(b * lout + q + 1) * cout];
+                            let start = (b * lin + q * stride) * cin;
+                            for c in 0..cout {
+                                if g[c] == 0.0 {
+                                    continue;
+                                }
+                                // route to the first maximum of the window
+                                let mut best = 0;
+                                let mut bv = input[start + c];
+                                for j in 1..*kernel {
+                                    let v = input[start + j * cin + c];
+                                    if v > bv {
+                                        bv = v;
+                                        best = j;
+                                    }
+                                }
+                                din[start + best * cin + c] += g[c];
+                            }
+                        }
+                    }
+                }
+            }
+            std::mem::swap(&mut self.grad_a, &mut self.grad_b);
+        }
+    }
+}
+
+/// The left-hand rows of a convolution: one run of `k·cin` floats when undilated (a
+/// channels-last window is contiguous), else one run of `cin` per tap.
+fn conv_lhs<'a>(c: &ConvStage, input: &'a [f32], rows: &'a [usize]) -> Lhs<'a> {
+    if c.d == 1 {
+        Lhs {
+            data: input,
+            rows,
+            seg_len: c.k * c.cin,
+            seg_stride: c.k * c.cin,
+            segments: 1,
+        }
+    } else {
+        Lhs {
+            data: input,
+            rows,
+            seg_len: c.cin,
+            seg_stride: c.d * c.cin,
+            segments: c.k,
+        }
+    }
+}
+
+/// First convolution on base codes: each output is the bias plus one weight row per tap.
+fn gather_first(c: &ConvStage, codes: &[u8], n: usize, lin: usize, lout: usize, out: &mut [f32]) {
+    let cout = c.cout;
+    for b in 0..n {
+        for p in 0..lout {
+            let z = &mut out[(b * lout + p) * cout..(b * lout + p + 1) * cout];
+            z.copy_from_slice(&c.bias);
+            for t in 0..c.k {
+                let base = usize::from(codes[b * lin + p * c.s + t * c.d] & 3);
+                let w = &c.w[(t * 4 + base) * cout..(t * 4 + base + 1) * cout];
+                for (zv, &wv) in z.iter_mut().zip(w) {
+                    *zv += wv;
+                }
+            }
+        }
+    }
+}
+
+/// One output channel of a convolution (the neuron being explained): a dot product per row.
+#[allow(clippy::too_many_arguments)]
+fn single_channel(
+    c: &ConvStage,
+    ch: usize,
+    wcol: &[f32],
+    input: &[f32],
+    n: usize,
+    lin: usize,
+    lout: usize,
+    out: &mut [f32],
+) {
+    for b in 0..n {
+        for p in 0..lout {
+            let start = (b * lin + p * c.s) * c.cin;
+            let mut s = c.bias[ch];
+            if c.d == 1 {
+                s += dot(&input[start..start + c.k * c.cin], wcol);
+            } else {
+                for t in 0..c.k {
+                    let a = start + t * c.d * c.cin;
+                    s += dot(&input[a..a + c.cin], &wcol[t * c.cin..(t + 1) * c.cin]);
+                }
+            }
+            out[b * lout + p] = s;
+        }
+    }
+}
+
+/// Gradient through a convolution: `din[b, p·s + t·d, c] += Σ_o W[t][c][o] · dout[b, p, o]`.
+///
+/// Each sequence takes one of two routes, chosen from its own gradient alone (so results do
+/// not depend on how sequences are batched): when at most 40% of its output gradient is
+/// nonzero (the usual case behind a max-pool), its nonzero entries are added as weight rows
+/// ([`sparse::add_rows`]); otherwise its rows go through the dense packed GEMM.
+fn conv_backward(
+    c: &ConvStage,
+    dout: &[f32],
+    n: usize,
+    lin: usize,
+    lout: usize,
+    din: &mut [f32],
+    sc: &mut Scratch,
+) {
+    let (cin, cout, kw) = (c.cin, c.cout, c.k * c.cin);
+    din.fill(0.0);
+    sc.rows.clear();
+    sc.nz.clear();
+    sc.spans.clear();
+    for b in 0..n {
+        let seq = &dout[b * lout * cout..(b + 1) * lout * cout];
+        let nnz = seq.iter().filter(|&&v| v != 0.0).count();
+        if nnz == 0 {
+            continue;
+        }
+        let dense = nnz * 10 > seq.len() * 4;
+        for p in 0..lout {
+            let row = &seq[p * cout..(p + 1) * cout];
+            if dense {
+                if row.iter().any(|&v| v != 0.0) {
+                    sc.rows.push((b * lout + p) * cout);
+                }
+                continue;
+            }
+            let from = sc.nz.len();
+            sc.nz.extend(
+                row.iter()
+                    .enumerate()
+                    .filter(|(_, &g)| g != 0.0)
+                    .map(|(o, &g)| (o as u32, g)),
+            );
+            if sc.nz.len() > from {
+                sc.spans
+                    .push(((b * lin + p * c.s) * cin, from, sc.nz.len()));
+            }
+        }
+    }
+    if c.d == 1 {
+        // Column tiles outside, positions inside: the tile's weight slab stays in cache.
+        for col0 in (0..kw).step_by(sparse::TILE) {
+            let len = sparse::TILE.min(kw - col0);
+            for &(base, from, to) in &sc.spans {
+                sparse::add_tile(
+                    &c.w_t,
+                    kw,
+                    col0,
+                    &sc.nz[from..to],
+                    &mut din[base + col0..base + col0 + len],
+                );
+            }
+        }
+    } else {
+        for &(base, from, to) in &sc.spans {
+            sc.tmp.clear();
+            sc.tmp.resize(kw, 0.0);
+            for col0 in (0..kw).step_by(sparse::TILE) {
+                let len = sparse::TILE.min(kw - col0);
+                sparse::add_tile(
+                    &c.w_t,
+                    kw,
+                    col0,
+                    &sc.nz[from..to],
+                    &mut sc.tmp[col0..col0 + len],
+                );
+            }
+            for t in 0..c.k {
+                let q = base + t * c.d * cin;
+                for (d, &v) in din[q..q + cin]
+                    .iter_mut()
+                    .zip(&sc.tmp[t * cin..(t + 1) * cin])
+                {
+                    *d += v;
+                }
+            }
+        }
+    }
+    let m = sc.rows.len();
+    if m == 0 {
+        return;
+    }
+    if let Some(pt) = &c.packed_t {
+        let lhs = Lhs {
+            data: dout,
+            rows: &sc.rows,
+            seg_len: cout,
+            seg_stride: cout,
+            segments: 1,
+        };
+        gemm(&lhs, pt, None, &mut sc.cols[..m * kw], kw);
+    }
+    for (ri, &off) in sc.rows.iter().enumerate() {
+        let r = off / cout;
+        let (b, p) = (r / lout, r % lout);
+        let cols = &sc.cols[ri * kw..(ri + 1) * kw];
+        for t in 0..c.k {
+            let q = (b * lin + p * c.s + t * c.d) * cin;
+            for (d, &v) in din[q..q + cin]
+                .iter_mut()
+                .zip(&cols[t * cin..(t + 1) * cin])
+            {
+                *d += v;
+            }
+        }
+    }
+}
+
+/// Dot product with eight independent partial sums (vectorisable, fixed order).
+fn dot(a: &[f32], b: &[f32]) -> f32 {
+    let mut acc = [0.0f32; 8];
+    let (ca, cb) = (a.chunks_exact(8), b.chunks_exact(8));
+    let (ra, rb) = (ca.remainder(), cb.remainder());
+    for (x, y) in ca.zip(cb) {
+        for i in 0..8 {
+            acc[i] += x[i] * y[i];
+        }
+    }
+    let mut s = ((acc[0] + acc[4]) + (acc[1] + acc[5])) + ((acc[2] + acc[6]) + (acc[3] + acc[7]));
+    for (x, y) in ra.iter().zip(rb) {
+        s += x * y;
+    }
+    s
+}
+
+impl From<ChunkLen> for Range<usize> {
+    fn from(c: ChunkLen) -> Self {
+        0..c.len()
+    }
+}

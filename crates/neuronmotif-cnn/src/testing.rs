@@ -1,0 +1,109 @@
+//! Random models of given shapes, for benchmarks and other crates' tests (feature `testing`).
+
+use ndarray::{Array1, Array3};
+use neuronmotif_core::Alphabet;
+use rand::{Rng, SeedableRng};
+use rand_xoshiro::Xoshiro256PlusPlus;
+
+use crate::{BatchNormLayer, ConvLayer, Layer, Model, Padding};
+
+/// One conv block: kernel, filters, max-pool size after it (1 = none).
+pub type BlockShape = (usize, usize, usize);
+
+/// BD-10 with filters 64..512 (the TensorFlow anchor's "brief" variant).
+pub const BD10_BRIEF: [BlockShape; 10] = [
+    (7, 64, 1),
+    (3, 64, 2),
+    (3, 128, 1),
+    (3, 128, 2),
+    (3, 256, 1),
+    (3, 256, 2),
+    (3, 384, 1),
+    (3, 384, 2),
+    (3, 512, 1),
+    (3, 512, 1),
+];
+
+/// BD-10 with the filters of the original repository's model definition.
+pub const BD10_REPO: [BlockShape; 10] = [
+    (7, 128, 1),
+    (3, 128, 2),
+    (3, 160, 1),
+    (3, 160, 2),
+    (3, 256, 1),
+    (3, 256, 2),
+    (3, 384, 1),
+    (3, 384, 2),
+    (3, 512, 1),
+    (3, 512, 1),
+];
+
+/// Basset up to conv 3.
+pub const BASSET3: [BlockShape; 3] = [(19, 300, 3), (11, 200, 4), (7, 200, 1)];
+
+/// demo2's shape (5 conv layers, pools of 2).
+pub const DEMO2: [BlockShape; 5] = [(7, 5, 2), (3, 5, 2), (3, 6, 2), (3, 6, 2), (3, 1, 1)];
+
+/// A Conv → BatchNorm → ReLU → [MaxPool] chain with random weights (He-scaled, so activations
+/// neither vanish nor explode) and random but sane batchnorm statistics, as the TensorFlow
+/// anchor builds it.
+pub fn random_model(blocks: &[BlockShape], seed: u64) -> Model {
+    let mut rng = Xoshiro256PlusPlus::seed_from_u64(seed);
+    let mut layers = Vec::new();
+    let mut cin = 4;
+    for (i, &(k, f, pool)) in blocks.iter().enumerate() {
+        let scale = (2.0 / (k * cin) as f32).sqrt();
+        layers.push(Layer::Conv(ConvLayer {
+            name: format!("conv{}", i + 1),
+            weight: Array3::from_shape_fn((f, cin, k), |_| {
+                rng.gen_range(-1.0f32..1.0) * scale * 1.7
+            }),
+            bias: Array1::from_shape_fn(f, |_| rng.gen_range(-0.1f32..0.1)),
+            has_bias: true,
+            stride: 1,
+            dilation: 1,
+            padding: Padding::Valid,
+        }));
+        layers.push(Layer::BatchNorm(BatchNormLayer {
+            name: format!("bn{}", i + 1),
+            gamma: Array1::from_shape_fn(f, |_| rng.gen_range(0.5f32..1.5)),
+            beta: Array1::from_shape_fn(f, |_| rng.gen_range(-0.1f32..0.1)),
+            mean: Array1::from_shape_fn(f, |_| rng.gen_range(-0.1f32..0.1)),
+            var: Array1::from_shape_fn(f, |_| rng.gen_range(0.5f32..2.0)),
+            eps: 1e-3,
+        }));
+        if i + 1 < blocks.len() {
+            layers.push(Layer::Relu { threshold: 0.0 });
+            if pool > 1 {
+                layers.push(Layer::MaxPool {
+                    kernel: pool,
+                    stride: pool,
+                });
+            }
+        }
+        cin = f;
+    }
+    // Shapes are valid by construction.
+    Model::new(Alphabet::ACGT, None, layers).unwrap_or_else(|e| panic!("random model: {e}"))
+}
+
+/// Multiply-add FLOPs (2 per MAC) of one sequence through conv layers 1..=L of `model` at
+/// input length RF(L), with the last layer computing `last_channels` channels.
+pub fn flops_per_seq(model: &Model, layer: usize, last_channels: usize) -> f64 {
+    let Ok(sub) = model.substructure(layer) else {
+        return 0.0;
+    };
+    let len = sub.input_len();
+    (1..=layer)
+        .filter_map(|l| {
+            let c = model.conv(l).ok()?;
+            let out = sub.output_len(l, len)?;
+            let cout = if l == layer {
+                last_channels
+            } else {
+                c.out_channels()
+            };
+            Some(2.0 * (out * c.kernel() * c.in_channels() * cout) as f64)
+        })
+        .sum()
+}

@@ -1,0 +1,86 @@
+//! The input gradient of a neuron equals central finite differences of the f64 reference
+//! network, wherever the network is locally linear around the input.
+#![allow(clippy::unwrap_used)]
+
+mod common;
+
+use common::*;
+use proptest::prelude::*;
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(64))]
+
+    #[test]
+    fn gradient_vs_central_differences(spec in spec_strategy(4), extra in 0usize..4, n in 1usize..4, ch in 0usize..8) {
+        let model = build(&spec);
+        let layer = model.conv_count();
+        let sub = model.substructure(layer).unwrap().with_chunk(2);
+        let ch = ch % sub.channels();
+        let len = sub.input_len() + extra;
+        let out_len = sub.output_len(layer, len).unwrap();
+        let pos = (spec.seed as usize) % out_len;
+        // random real-valued inputs, not just one-hot: the gradient is the gradient everywhere
+        let mut rng = Lcg(spec.seed ^ 99);
+        let x = ndarray::Array3::from_shape_fn((n, len, 4), |_| rng.next());
+        let (act, grad) = sub.gradient_at(x.view(), ch, pos).unwrap();
+        let (mut checked, mut kinks) = (0usize, 0usize);
+        for i in 0..n {
+            let base = onehot_to_map(&x, i);
+            let f0 = naive_activation(&model, layer, ch, pos, &base);
+            prop_assert!((f64::from(act[i]) - f0).abs() <= 2e-4 * (1.0 + f0.abs()));
+            for q in 0..len {
+                for b in 0..4 {
+                    let fd = |h: f64| {
+                        let mut up = base.clone();
+                        up[q][b] += h;
+                        let mut dn = base.clone();
+                        dn[q][b] -= h;
+                        (naive_activation(&model, layer, ch, pos, &up) - naive_activation(&model, layer, ch, pos, &dn)) / (2.0 * h)
+                    };
+                    let (d1, d2) = (fd(1e-5), fd(5e-6));
+                    if (d1 - d2).abs() > 1e-6 * (1.0 + d1.abs()) {
+                        kinks += 1; // a ReLU or pool boundary lies within h: not linear here
+                        continue;
+                    }
+                    checked += 1;
+                    let g = f64::from(grad[[i, q, b]]);
+                    prop_assert!((g - d1).abs() <= 1e-3 * (1.0 + d1.abs()), "seq {} pos {} base {}: grad {} vs fd {}", i, q, b, g, d1);
+                }
+            }
+        }
+        // the kink filter may only ever drop a sliver of entries
+        prop_assert!(kinks * 100 <= checked + kinks, "{} of {} entries at kinks", kinks, checked + kinks);
+    }
+}
+
+#[test]
+fn gradient_of_identity_like_filter_is_its_weights() {
+    // a single conv: the gradient is exactly the (canonical-order) weight matrix
+    let spec = Spec {
+        blocks: vec![Block {
+            kernel: 3,
+            dilation: 2,
+            stride: 1,
+            out: 2,
+            bn: false,
+            relu: None,
+            pool: None,
+            dropout: false,
+        }],
+        agct: true,
+        seed: 5,
+    };
+    let model = build(&spec);
+    let sub = model.substructure(1).unwrap();
+    let codes = random_codes(2, sub.input_len(), 1);
+    let (_, g) = sub.activation_and_gradient(codes.view(), 1).unwrap();
+    let neuronmotif_cnn::Layer::Conv(c) = &model.layers()[0] else {
+        panic!()
+    };
+    for t in 0..3 {
+        for base in neuronmotif_core::Base::ALL {
+            let model_ch = model.alphabet().channel_of(base);
+            assert_eq!(g[[0, 2 * t, base.index()]], c.weight[[1, model_ch, t]]);
+        }
+    }
+}
