@@ -14,7 +14,9 @@ fn bench_encode(c: &mut Criterion) {
     let seqs: Vec<DnaSeq> = onehot::decode(batch.view()).unwrap();
     let mut g = c.benchmark_group("onehot");
     g.throughput(Throughput::Elements(5000));
-    g.bench_function("encode 5000x144", |b| b.iter(|| onehot::encode(&seqs).unwrap()));
+    g.bench_function("encode 5000x144", |b| {
+        b.iter(|| onehot::encode(&seqs).unwrap())
+    });
     g.bench_function("random 5000x144", |b| {
         b.iter(|| onehot::random(5000, 144, &mut rng))
     });
@@ -32,7 +34,8 @@ fn bench_enumerate(c: &mut Criterion) {
                 let mut start = 0;
                 while start < sp.count() {
                     let n = 4096.min(sp.count() - start);
-                    sp.fill(start, buf.slice_mut(ndarray::s![..n, .., ..])).unwrap();
+                    sp.fill(start, buf.slice_mut(ndarray::s![..n, .., ..]))
+                        .unwrap();
                     start += n;
                 }
             })

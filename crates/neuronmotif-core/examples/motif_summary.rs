@@ -8,7 +8,9 @@ use neuronmotif_core::{CountMatrix, DnaSeq};
 fn main() -> Result<(), Box<dyn std::error::Error>> {
     let args: Vec<String> = std::env::args().skip(1).collect();
     let sites: Vec<String> = if args.is_empty() {
-        ["CAGGTG", "CAGGTA", "CAGGTG", "CACCTG", "CAGGTG"].map(String::from).to_vec()
+        ["CAGGTG", "CAGGTA", "CAGGTG", "CACCTG", "CAGGTG"]
+            .map(String::from)
+            .to_vec()
     } else {
         args
     };
@@ -22,6 +24,10 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     println!("IUPAC      {}", ppm.iupac_consensus());
     println!("revcomp    {}", ppm.reverse_complement().consensus());
     let ic: Vec<String> = ppm.ic_bits().iter().map(|v| format!("{v:.2}")).collect();
-    println!("IC (bits)  {}  total {:.2}", ic.join(" "), ppm.total_ic_bits());
+    println!(
+        "IC (bits)  {}  total {:.2}",
+        ic.join(" "),
+        ppm.total_ic_bits()
+    );
     Ok(())
 }

@@ -1,6 +1,6 @@
 use std::fmt;
 
-use ndarray::{ArrayView2, ArrayView3, ArrayViewMut3, Array2, Array3, Axis};
+use ndarray::{Array2, Array3, ArrayView2, ArrayView3, ArrayViewMut3, Axis};
 
 use crate::{CoreError, Result};
 
@@ -199,7 +199,10 @@ mod tests {
         let acgt = array![[[0.0f32, 1.0, 0.0, 0.0], [0.0, 0.0, 1.0, 0.0]]];
         let model = Alphabet::AGCT.from_canonical(acgt.view());
         // In AGCT order C is channel 2 and G is channel 1.
-        assert_eq!(model, array![[[0.0f32, 0.0, 1.0, 0.0], [0.0, 1.0, 0.0, 0.0]]]);
+        assert_eq!(
+            model,
+            array![[[0.0f32, 0.0, 1.0, 0.0], [0.0, 1.0, 0.0, 0.0]]]
+        );
         assert_eq!(Alphabet::AGCT.to_canonical(model.view()), acgt);
         assert_eq!(Alphabet::AGCT.channel_of(Base::C), 2);
         assert_eq!(Alphabet::AGCT.canonical_index_of_channel(), [0, 2, 1, 3]);

@@ -47,7 +47,9 @@ pub enum CoreError {
         row: [f32; 4],
     },
     /// A negative, NaN or infinite matrix entry.
-    #[error("matrix entry at position {pos}, base {base} is {value}: expected a finite value >= 0")]
+    #[error(
+        "matrix entry at position {pos}, base {base} is {value}: expected a finite value >= 0"
+    )]
     BadEntry {
         /// Motif position (row).
         pos: usize,

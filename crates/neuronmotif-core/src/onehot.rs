@@ -210,7 +210,10 @@ mod tests {
 
     #[test]
     fn encode_decode_round_trip() {
-        let seqs: Vec<DnaSeq> = ["ACGT", "TTGA"].iter().map(|s| s.parse().unwrap()).collect();
+        let seqs: Vec<DnaSeq> = ["ACGT", "TTGA"]
+            .iter()
+            .map(|s| s.parse().unwrap())
+            .collect();
         let b = encode(&seqs).unwrap();
         assert_eq!(b.shape(), &[2, 4, 4]);
         assert_eq!(b[[1, 2, 2]], 1.0); // G
@@ -222,7 +225,11 @@ mod tests {
         let seqs: Vec<DnaSeq> = ["ACGT", "TTG"].iter().map(|s| s.parse().unwrap()).collect();
         assert!(matches!(
             encode(&seqs),
-            Err(CoreError::LengthMismatch { index: 1, expected: 4, found: 3 })
+            Err(CoreError::LengthMismatch {
+                index: 1,
+                expected: 4,
+                found: 3
+            })
         ));
     }
 

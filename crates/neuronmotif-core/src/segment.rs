@@ -158,10 +158,16 @@ mod tests {
     #[test]
     fn short_runs_and_few_sites_are_dropped() {
         let m = planted(30, &[(5, 8)]);
-        assert!(m.segments(1000.0, &SegmentParams::report()).unwrap().is_empty());
+        assert!(m
+            .segments(1000.0, &SegmentParams::report())
+            .unwrap()
+            .is_empty());
         // With 4 sequences, M = 80 swamps the signal.
         let m = planted(30, &[(5, 20)]);
-        assert!(m.segments(4.0, &SegmentParams::report()).unwrap().is_empty());
+        assert!(m
+            .segments(4.0, &SegmentParams::report())
+            .unwrap()
+            .is_empty());
     }
 
     #[test]

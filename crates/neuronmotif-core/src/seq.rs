@@ -64,7 +64,9 @@ impl DnaSeq {
 
     /// The base at `pos`.
     pub fn get(&self, pos: usize) -> Option<Base> {
-        self.codes.get(pos).and_then(|&c| Base::from_index(c as usize))
+        self.codes
+            .get(pos)
+            .and_then(|&c| Base::from_index(c as usize))
     }
 
     /// Iterate over the bases.

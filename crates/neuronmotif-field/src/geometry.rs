@@ -264,7 +264,13 @@ impl Geometry {
     ///
     /// With one pool of size p this is NeuronMotif's `start(t, r) = t·J_post + r·J_pre` (for
     /// `out_pos` 0, no dilation); the unit spans RF(L−1) bases from there.
-    pub fn unit_start(&self, layer: usize, out_pos: usize, tap: usize, r: &[usize]) -> Result<usize> {
+    pub fn unit_start(
+        &self,
+        layer: usize,
+        out_pos: usize,
+        tap: usize,
+        r: &[usize],
+    ) -> Result<usize> {
         let (_, _, geom) = self.conv(layer)?;
         if layer < 2 {
             return Err(FieldError::NoSuchLayer {

@@ -65,7 +65,9 @@ impl fmt::Display for LayerPlan {
             "layer", "name", "neurons", "kernel", "RF(bp)", "jump", "T(m=1)", "T(m=2)"
         )?;
         for r in &self.rows {
-            let twice = r.shifts_twice.map_or_else(|| ">2^64".into(), |t| t.to_string());
+            let twice = r
+                .shifts_twice
+                .map_or_else(|| ">2^64".into(), |t| t.to_string());
             writeln!(
                 f,
                 "{:>5}  {:<16} {:>8} {:>6} {:>7} {:>5} {:>10} {:>10}",

@@ -20,11 +20,15 @@ fn chain(spec: &[(usize, usize)]) -> Geometry {
 }
 
 fn rfs(g: &Geometry) -> Vec<usize> {
-    (1..=g.conv_count()).map(|l| g.receptive_field(l).unwrap().len).collect()
+    (1..=g.conv_count())
+        .map(|l| g.receptive_field(l).unwrap().len)
+        .collect()
 }
 
 fn shifts(g: &Geometry, m: u32) -> Vec<u64> {
-    (1..=g.conv_count()).map(|l| g.shift_space(l, m).unwrap().count()).collect()
+    (1..=g.conv_count())
+        .map(|l| g.shift_space(l, m).unwrap().count())
+        .collect()
 }
 
 #[test]

@@ -278,7 +278,10 @@ mod tests {
     #[test]
     fn validation_names_the_cell() {
         let e = Ppm::new(array![[0.5, 0.5, 0.0, 0.0], [0.5, f64::NAN, 0.0, 0.5]]).unwrap_err();
-        assert_eq!(e.to_string(), "matrix entry at position 1, base C is NaN: expected a finite value >= 0");
+        assert_eq!(
+            e.to_string(),
+            "matrix entry at position 1, base C is NaN: expected a finite value >= 0"
+        );
         let e = Ppm::new(array![[0.5, 0.6, 0.0, 0.0]]).unwrap_err();
         assert!(matches!(e, CoreError::RowSum { pos: 0, .. }));
         assert!(Ppm::new(array![[0.5, 0.5, 0.0]]).is_err());
