@@ -255,6 +255,20 @@ impl Substructure {
         self.conv(self.layer).map_or(0, |c| c.cout)
     }
 
+    /// The weights neuron (L, `channel`) applies to its input, `[tap, input channel]`, with its
+    /// batchnorm folded in (so their signs are the signs of their effect on the activation).
+    pub fn neuron_weights(&self, channel: usize) -> Result<Array2<f32>, CnnError> {
+        self.check_channel(channel)?;
+        let c = self.conv(self.layer).ok_or(CnnError::OutOfRange {
+            what: "conv layer",
+            value: self.layer,
+            limit: "this substructure".into(),
+        })?;
+        Ok(Array2::from_shape_fn((c.k, c.cin), |(t, ci)| {
+            c.w[(t * c.cin + ci) * c.cout + channel]
+        }))
+    }
+
     /// Number of channels of conv layer `l` (1-based, `l <= L`).
     pub fn channels_of(&self, l: usize) -> Option<usize> {
         self.conv(l).map(|c| c.cout)

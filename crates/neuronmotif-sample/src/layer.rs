@@ -1,0 +1,199 @@
+//! A whole layer: every neuron sampled, then one motif_nb chosen for the layer by the original
+//! consensus-activation rule.
+
+use std::collections::HashMap;
+use std::sync::Mutex;
+
+use rayon::prelude::*;
+
+use crate::neuron::{consensus_ratio, decouple_neuron, sample_neuron, LayerContext, NeuronResult};
+use crate::params::MotifNb;
+use crate::stats::t_test;
+use crate::{Progress, SampleError, SampleSet};
+
+/// Where a layer's samples wait while its motif_nb is decided (and where a resumed run finds
+/// them). The pipeline keeps them on disk; [`MemoryStore`] keeps them in memory.
+pub trait SampleStore: Sync {
+    /// Samples saved earlier for this neuron, if any.
+    fn get(&self, neuron: usize) -> Result<Option<SampleSet>, SampleError>;
+    /// Save a neuron's samples.
+    fn put(&self, neuron: usize, samples: &SampleSet) -> Result<(), SampleError>;
+}
+
+/// A [`SampleStore`] in memory.
+#[derive(Debug, Default)]
+pub struct MemoryStore(Mutex<HashMap<usize, SampleSet>>);
+
+impl SampleStore for MemoryStore {
+    fn get(&self, neuron: usize) -> Result<Option<SampleSet>, SampleError> {
+        Ok(self
+            .0
+            .lock()
+            .map_err(|_| SampleError::Cancelled)?
+            .get(&neuron)
+            .cloned())
+    }
+    fn put(&self, neuron: usize, samples: &SampleSet) -> Result<(), SampleError> {
+        self.0
+            .lock()
+            .map_err(|_| SampleError::Cancelled)?
+            .insert(neuron, samples.clone());
+        Ok(())
+    }
+}
+
+/// The layer-wide decision: accept when the mean consensus ratio exceeds `accept` for fewer
+/// than 10 neurons, else when a one-sample t-test of the ratios against `accept` gives t > 0
+/// and a two-sided p < 0.1 (the original's rule, scipy's `ttest_1samp`).
+pub fn layer_accepts(ratios: &[f32], accept: f64) -> bool {
+    let x: Vec<f64> = ratios.iter().map(|&v| f64::from(v)).collect();
+    if x.is_empty() {
+        return true;
+    }
+    if x.len() < 10 {
+        return x.iter().sum::<f64>() / x.len() as f64 > accept;
+    }
+    match t_test(&x, accept) {
+        Some((t, p)) => t > 0.0 && p < 0.1,
+        // no spread: decide on the (common) value
+        None => x[0] > accept,
+    }
+}
+
+/// What a layer produced.
+#[derive(Debug, Clone)]
+pub struct LayerResult {
+    /// The motif_nb used for every neuron.
+    pub motif_nb: u32,
+    /// `(motif_nb, mean consensus ratio, accepted)` for each value tried.
+    pub tried: Vec<(u32, f32, bool)>,
+    /// One result per requested neuron, in the requested order.
+    pub neurons: Vec<NeuronResult>,
+}
+
+/// Explain `neurons` of the layer: sample each (or reuse samples from `store`), demix with
+/// motif_nb 1, 2, … until the layer accepts (automatic mode, at most `max`; the value with the
+/// best mean ratio is kept if none is accepted), or with the fixed value.
+pub fn explain_layer(
+    ctx: &LayerContext<'_>,
+    neurons: &[usize],
+    store: &dyn SampleStore,
+    progress: &dyn Progress,
+) -> Result<LayerResult, SampleError> {
+    let layer = ctx.sub.layer();
+    let pooled = ctx.geometry.shift_space(layer, 1)?.count() > 1;
+    let (first, max) = match ctx.decouple.motif_nb {
+        MotifNb::Fixed(m) => (m, m),
+        MotifNb::Auto { max } => (1, if pooled { max } else { 1 }),
+    };
+    let mut results: Vec<NeuronResult> = neurons
+        .par_iter()
+        .map(|&k| -> Result<NeuronResult, SampleError> {
+            if progress.cancelled() {
+                return Err(SampleError::Cancelled);
+            }
+            progress.neuron_started(layer, k);
+            let t0 = std::time::Instant::now();
+            let (samples, mode) = match store.get(k)? {
+                Some(s) => (s, crate::SamplingMode::Resumed),
+                None => {
+                    let (s, mode) = sample_neuron(ctx, k, progress)?;
+                    store.put(k, &s)?;
+                    (s, mode)
+                }
+            };
+            let sampling_s = t0.elapsed().as_secs_f64();
+            let t1 = std::time::Instant::now();
+            let crms = decouple_neuron(ctx, k, &samples, first)?;
+            let q = consensus_ratio(&crms);
+            progress.neuron_finished(layer, k, crms.len());
+            Ok(NeuronResult {
+                layer,
+                neuron: k,
+                mode,
+                samples: samples.len(),
+                motif_nb: first,
+                tried: vec![(first, q)],
+                crms,
+                sampling_s,
+                decoupling_s: t1.elapsed().as_secs_f64(),
+            })
+        })
+        .collect::<Result<_, _>>()?;
+    let ratios = |rs: &[NeuronResult]| -> Vec<f32> {
+        rs.iter()
+            .filter(|r| r.samples > 0)
+            .map(|r| r.tried.last().map_or(0.0, |t| t.1))
+            .collect()
+    };
+    let mean = |v: &[f32]| {
+        if v.is_empty() {
+            0.0
+        } else {
+            v.iter().sum::<f32>() / v.len() as f32
+        }
+    };
+    let q = ratios(&results);
+    let mut accepted = layer_accepts(&q, ctx.decouple.accept_ratio);
+    let mut tried = vec![(first, mean(&q), accepted)];
+    let mut best = (mean(&q), first, results.clone());
+    let mut m = first;
+    while !accepted && m < max {
+        m += 1;
+        results = results
+            .par_iter()
+            .map(|r| -> Result<NeuronResult, SampleError> {
+                if progress.cancelled() {
+                    return Err(SampleError::Cancelled);
+                }
+                let samples = store
+                    .get(r.neuron)?
+                    .unwrap_or_else(|| SampleSet::empty(ctx.sub.input_len()));
+                let t1 = std::time::Instant::now();
+                let crms = decouple_neuron(ctx, r.neuron, &samples, m)?;
+                let mut out = r.clone();
+                out.tried.push((m, consensus_ratio(&crms)));
+                out.crms = crms;
+                out.motif_nb = m;
+                out.decoupling_s += t1.elapsed().as_secs_f64();
+                Ok(out)
+            })
+            .collect::<Result<_, _>>()?;
+        let q = ratios(&results);
+        accepted = layer_accepts(&q, ctx.decouple.accept_ratio);
+        tried.push((m, mean(&q), accepted));
+        if mean(&q) > best.0 || accepted {
+            best = (mean(&q), m, results.clone());
+        }
+    }
+    let (_, motif_nb, mut neurons_out) = if accepted { (0.0, m, results) } else { best };
+    // every neuron keeps the history of ratios tried
+    for r in &mut neurons_out {
+        r.motif_nb = motif_nb;
+    }
+    Ok(LayerResult {
+        motif_nb,
+        tried,
+        neurons: neurons_out,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn acceptance_rule() {
+        assert!(layer_accepts(&[0.96, 0.97], 0.95));
+        assert!(!layer_accepts(&[0.96, 0.93], 0.95));
+        // ten neurons: t-test. Mean 0.97 with small spread: accepted
+        let good: Vec<f32> = (0..10).map(|i| 0.96 + 0.002 * i as f32).collect();
+        assert!(layer_accepts(&good, 0.95));
+        // mean above 0.95 but huge spread: not significant
+        let noisy: Vec<f32> = (0..10)
+            .map(|i| if i % 2 == 0 { 0.6 } else { 1.32 })
+            .collect();
+        assert!(!layer_accepts(&noisy, 0.95));
+        assert!(layer_accepts(&[], 0.95));
+    }
+}
