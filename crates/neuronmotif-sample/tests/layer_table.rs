@@ -19,7 +19,7 @@ fn table(ppms: Vec<Ppm>) -> LayerTable {
             n: 10 * i,
             act_max: i as f32 * 0.5,
             conact: i as f32 * 0.25,
-            route: (i % 2 == 0).then(|| RouteSummary {
+            route: (i % 2 == 0).then_some(RouteSummary {
                 offset_bp: i,
                 purity: 0.5,
             }),
