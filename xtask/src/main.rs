@@ -5,6 +5,8 @@
 
 use std::process::ExitCode;
 
+mod bench_tomtom;
+
 /// One task: its name, a one-line summary, and its entry point (receives the remaining args).
 struct Task {
     name: &'static str,
@@ -12,7 +14,11 @@ struct Task {
     run: fn(&[String]) -> Result<(), String>,
 }
 
-const TASKS: &[Task] = &[];
+const TASKS: &[Task] = &[Task {
+    name: "bench-tomtom",
+    about: "time neuronmotif-tomtom and memelite side by side (needs python3; see --help)",
+    run: bench_tomtom::run,
+}];
 
 fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().skip(1).collect();

@@ -319,6 +319,26 @@ impl Model {
         Self::from_safetensors(&bytes, path)
     }
 
+    /// Open either a model file or, with the `keras` feature, a Keras 2 HDF5 file (recognised
+    /// by its signature), whose input channels are then in `keras_alphabet` order.
+    pub fn open(path: impl AsRef<Path>, keras_alphabet: Alphabet) -> Result<Model, CnnError> {
+        let path = path.as_ref();
+        let bytes = std::fs::read(path).map_err(|source| CnnError::Io {
+            path: path.to_path_buf(),
+            source,
+        })?;
+        if bytes.starts_with(b"\x89HDF\r\n\x1a\n") {
+            #[cfg(feature = "keras")]
+            return crate::keras::import_bytes(bytes, path, keras_alphabet);
+            #[cfg(not(feature = "keras"))]
+            return Err(CnnError::Keras {
+                path: path.to_path_buf(),
+                message: format!("HDF5 input needs the `keras` feature (alphabet {keras_alphabet})"),
+            });
+        }
+        Self::from_safetensors(&bytes, path)
+    }
+
     /// Parse model-file bytes; `path` is used in error messages only.
     pub fn from_safetensors(bytes: &[u8], path: &Path) -> Result<Model, CnnError> {
         let st_err = |message: String| CnnError::Safetensors {

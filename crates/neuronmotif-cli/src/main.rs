@@ -1,0 +1,274 @@
+//! The `neuronmotif` command. All logic lives in the library crates; this file parses
+//! arguments, draws progress and maps errors to one line and a non-zero exit code.
+
+mod progress;
+
+use std::ops::{Range, RangeInclusive};
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand, ValueEnum};
+use neuronmotif::cnn::Model;
+use neuronmotif::core::Alphabet;
+use neuronmotif::field::LayerPlan;
+use neuronmotif::sample::MotifNb;
+use neuronmotif::tomtom::{Distance, TargetDb, Threshold, TomtomParams};
+use neuronmotif::{Pipeline, PipelineConfig};
+
+#[derive(Parser, Debug)]
+#[command(name = "neuronmotif", version, about = "Explain every convolutional neuron of a genomic CNN as DNA motifs (NeuronMotif in Rust)")]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand, Debug)]
+enum Command {
+    /// Layers, receptive fields and shift counts of a model.
+    Info {
+        /// Model file (.safetensors) or Keras 2 HDF5 file.
+        model: PathBuf,
+        /// Input channel order of a Keras file.
+        #[arg(long, default_value = "ACGT")]
+        alphabet: String,
+    },
+    /// Convert a Keras 2 whole-model HDF5 file to a model file.
+    Convert {
+        /// Keras .h5 file.
+        input: PathBuf,
+        /// Output .safetensors file.
+        output: PathBuf,
+        /// Input channel order of the Keras model ("AGCT" for DeepSEA-data models).
+        #[arg(long, default_value = "ACGT")]
+        alphabet: String,
+    },
+    /// Explain the neurons of conv layers into a run directory.
+    Run(RunArgs),
+    /// Compare motifs with a database, Tomtom-style (drop-in for `tomtom -text`).
+    Tomtom(TomtomArgs),
+}
+
+#[derive(clap::Args, Debug)]
+struct RunArgs {
+    /// Model file (.safetensors) or Keras 2 HDF5 file.
+    model: PathBuf,
+    /// Conv layers, e.g. 1..=5, 3 or 2..4 (default: all).
+    #[arg(long)]
+    layers: Option<String>,
+    /// Run directory.
+    #[arg(long)]
+    out: PathBuf,
+    /// Neurons of each layer, e.g. 0..64 (default: all).
+    #[arg(long)]
+    neurons: Option<String>,
+    /// Number of independently shifting motifs to demix for: auto or 1-4.
+    #[arg(long, default_value = "auto")]
+    motif_nb: String,
+    /// Largest motif_nb tried by auto.
+    #[arg(long, default_value_t = 3)]
+    max_motif_nb: u32,
+    /// Motif database (MEME, JASPAR, TRANSFAC, HOMER) to match CRM segments against.
+    #[arg(long)]
+    db: Option<PathBuf>,
+    /// Seed: the same seed gives the same output bytes.
+    #[arg(long, default_value_t = 1)]
+    seed: u64,
+    /// Worker threads (default: all cores).
+    #[arg(long)]
+    threads: Option<usize>,
+    /// Input channel order of a Keras file.
+    #[arg(long, default_value = "ACGT")]
+    alphabet: String,
+    /// Keep per-neuron sample files after each layer.
+    #[arg(long)]
+    keep_samples: bool,
+    /// Print nothing but errors.
+    #[arg(long, short)]
+    quiet: bool,
+}
+
+#[derive(ValueEnum, Debug, Clone, Copy)]
+enum Dist {
+    Pearson,
+    Ed,
+    Sandelin,
+}
+
+#[derive(clap::Args, Debug)]
+struct TomtomArgs {
+    /// Query motifs (any supported format).
+    query: PathBuf,
+    /// Target motifs (any supported format).
+    target: PathBuf,
+    /// Column distance.
+    #[arg(long, value_enum, default_value = "ed")]
+    dist: Dist,
+    /// Report matches with q-value (or E-value with --evalue) at most this.
+    #[arg(long, default_value_t = 0.5)]
+    thresh: f64,
+    /// Threshold on E-values instead of q-values.
+    #[arg(long)]
+    evalue: bool,
+    /// Fewest aligned columns.
+    #[arg(long, default_value_t = 1)]
+    min_overlap: usize,
+    /// Do not compare against reverse complements of the targets.
+    #[arg(long)]
+    norc: bool,
+    /// Write the table to standard output (otherwise to DIR/tomtom.tsv).
+    #[arg(long)]
+    text: bool,
+    /// Output directory when not --text.
+    #[arg(long, default_value = "tomtom_out")]
+    oc: PathBuf,
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    match dispatch(cli) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("error: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+type Result<T> = std::result::Result<T, Box<dyn std::error::Error>>;
+
+fn dispatch(cli: Cli) -> Result<()> {
+    match cli.command {
+        Command::Info { model, alphabet } => info(&model, parse_alphabet(&alphabet)?),
+        Command::Convert { input, output, alphabet } => {
+            let m = Model::open(&input, parse_alphabet(&alphabet)?)?;
+            m.save(&output)?;
+            println!("wrote {} ({} conv layers, {} parameters)", output.display(), m.conv_count(), m.parameter_count());
+            Ok(())
+        }
+        Command::Run(args) => run(args),
+        Command::Tomtom(args) => tomtom(args),
+    }
+}
+
+fn parse_alphabet(s: &str) -> Result<Alphabet> {
+    Ok(Alphabet::parse(s)?)
+}
+
+fn info(path: &std::path::Path, alphabet: Alphabet) -> Result<()> {
+    let m = Model::open(path, alphabet)?;
+    println!("model       {}", path.display());
+    println!("alphabet    {} (input channel order)", m.alphabet());
+    println!("parameters  {}", m.parameter_count());
+    if let Some(l) = m.input_length() {
+        println!("input       {l} bp");
+    }
+    println!("layers      {}", m.layers().len());
+    println!();
+    print!("{}", LayerPlan::new(m.geometry())?);
+    Ok(())
+}
+
+/// `3`, `2..4` (exclusive end) or `1..=5`.
+fn parse_layers(s: &str) -> Result<RangeInclusive<usize>> {
+    let bad = || format!("--layers {s:?}: expected N, A..B or A..=B (1-based conv layers)");
+    if let Some((a, b)) = s.split_once("..=") {
+        return Ok(a.trim().parse().map_err(|_| bad())?..=b.trim().parse().map_err(|_| bad())?);
+    }
+    if let Some((a, b)) = s.split_once("..") {
+        let (a, b): (usize, usize) = (a.trim().parse().map_err(|_| bad())?, b.trim().parse().map_err(|_| bad())?);
+        if b <= a {
+            return Err(bad().into());
+        }
+        return Ok(a..=b - 1);
+    }
+    let n: usize = s.trim().parse().map_err(|_| bad())?;
+    Ok(n..=n)
+}
+
+/// `0..64` (exclusive) or `5`.
+fn parse_neurons(s: &str) -> Result<Range<usize>> {
+    let bad = || format!("--neurons {s:?}: expected K or A..B (0-based channels, end exclusive)");
+    if let Some((a, b)) = s.split_once("..=") {
+        let (a, b): (usize, usize) = (a.trim().parse().map_err(|_| bad())?, b.trim().parse().map_err(|_| bad())?);
+        return Ok(a..b + 1);
+    }
+    if let Some((a, b)) = s.split_once("..") {
+        return Ok(a.trim().parse().map_err(|_| bad())?..b.trim().parse().map_err(|_| bad())?);
+    }
+    let n: usize = s.trim().parse().map_err(|_| bad())?;
+    Ok(n..n + 1)
+}
+
+fn run(args: RunArgs) -> Result<()> {
+    let mut config = PipelineConfig::new(&args.model, &args.out);
+    config.keras_alphabet = parse_alphabet(&args.alphabet)?;
+    config.layers = args.layers.as_deref().map(parse_layers).transpose()?;
+    config.neurons = args.neurons.as_deref().map(parse_neurons).transpose()?;
+    config.motif_nb = match args.motif_nb.as_str() {
+        "auto" => MotifNb::Auto { max: args.max_motif_nb },
+        n => MotifNb::Fixed(n.parse().map_err(|_| format!("--motif-nb {n:?}: expected auto or a number 1-4"))?),
+    };
+    config.db = args.db;
+    config.seed = args.seed;
+    config.threads = args.threads;
+    config.keep_samples = args.keep_samples;
+    config.command_line = std::env::args().collect::<Vec<_>>().join(" ");
+    let pipeline = Pipeline::new(config)?;
+    let bars = progress::Bars::new(args.quiet, pipeline.model());
+    let summary = pipeline.run(&bars)?;
+    bars.finish();
+    if !args.quiet {
+        progress::print_summary(&summary);
+    }
+    Ok(())
+}
+
+fn tomtom(args: TomtomArgs) -> Result<()> {
+    let distance = match args.dist {
+        Dist::Pearson => Distance::Pearson,
+        Dist::Ed => Distance::Euclidean,
+        Dist::Sandelin => Distance::Sandelin,
+    };
+    let threshold = if args.evalue { Threshold::EValue(args.thresh) } else { Threshold::QValue(args.thresh) };
+    let qfile = neuronmotif::io::MotifFile::read_path(&args.query, &Default::default())?;
+    let tfile = neuronmotif::io::MotifFile::read_path(&args.target, &Default::default())?;
+    let params = TomtomParams::new()
+        .distance(distance)
+        .threshold(threshold)
+        .min_overlap(args.min_overlap)
+        .reverse_complements(!args.norc)
+        .background(neuronmotif::tomtom::file_background(&qfile))
+        .check()?;
+    let db = TargetDb::new(neuronmotif::tomtom::motifs_from_file(&tfile)?, &params)?;
+    let queries = neuronmotif::tomtom::motifs_from_file(&qfile)?;
+    let matches: Vec<_> = db.compare_batch(&queries)?.into_iter().flatten().collect();
+    let cmd = std::env::args().collect::<Vec<_>>().join(" ");
+    if args.text {
+        let stdout = std::io::stdout();
+        neuronmotif::tomtom::tsv::write_tsv(stdout.lock(), matches.iter(), &cmd)?;
+    } else {
+        std::fs::create_dir_all(&args.oc)?;
+        let p = args.oc.join("tomtom.tsv");
+        let f = std::fs::File::create(&p)?;
+        neuronmotif::tomtom::tsv::write_tsv(std::io::BufWriter::new(f), matches.iter(), &cmd)?;
+        eprintln!("wrote {} ({} matches)", p.display(), matches.len());
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn ranges() {
+        assert_eq!(parse_layers("3").unwrap(), 3..=3);
+        assert_eq!(parse_layers("1..=5").unwrap(), 1..=5);
+        assert_eq!(parse_layers("2..4").unwrap(), 2..=3);
+        assert!(parse_layers("4..2").is_err());
+        assert!(parse_layers("x").is_err());
+        assert_eq!(parse_neurons("0..64").unwrap(), 0..64);
+        assert_eq!(parse_neurons("7").unwrap(), 7..8);
+        assert_eq!(parse_neurons("0..=3").unwrap(), 0..4);
+    }
+}

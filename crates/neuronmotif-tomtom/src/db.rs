@@ -1,0 +1,204 @@
+//! The prepared target database: built once, compared against many queries.
+
+use std::sync::Arc;
+
+use rayon::prelude::*;
+
+use crate::compare::{compare_query, Orientation, TomtomMatch, Workspace};
+use crate::distance::ColumnPool;
+use crate::motif::{consensus, reverse_complement_columns};
+use crate::{TomtomError, TomtomMotif, ValidTomtomParams};
+
+/// One target motif as the database keeps it.
+#[derive(Debug, Clone, PartialEq)]
+pub(crate) struct TargetInfo {
+    pub(crate) id: Arc<str>,
+    pub(crate) width: usize,
+    /// Consensus of the pseudocounted forward and reverse-complement matrices.
+    pub(crate) consensus: [Arc<str>; 2],
+}
+
+/// One strand of one target: where its columns sit in the column pool.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub(crate) struct Strand {
+    pub(crate) target: usize,
+    pub(crate) orientation: Orientation,
+    pub(crate) start: usize,
+    pub(crate) width: usize,
+    /// Index of this width in [`TargetDb::widths`].
+    pub(crate) group: usize,
+    /// Rank of the target's ID in byte order (ties by input order): MEME's last sort key.
+    pub(crate) id_rank: usize,
+}
+
+/// Target motifs prepared for Tomtom: pseudocounted columns of every target and (unless
+/// reverse complements are off) of its reverse complement, in one pool; the strands in MEME's
+/// order (`t0+, t0-, t1+, t1-, ...`); and the distinct target widths.
+///
+/// Build it once per parameter set and reuse it for any number of queries; [`TargetDb::compare`]
+/// and [`TargetDb::compare_batch`] only read it.
+///
+/// ```
+/// use ndarray::array;
+/// use neuronmotif_core::Ppm;
+/// use neuronmotif_tomtom::{TargetDb, TomtomMotif, TomtomParams, Orientation};
+///
+/// let ebox = Ppm::new(array![
+///     [0.0, 1.0, 0.0, 0.0], [1.0, 0.0, 0.0, 0.0], [0.0, 1.0, 0.0, 0.0],
+///     [0.0, 0.0, 1.0, 0.0], [0.0, 0.0, 0.0, 1.0], [0.0, 0.0, 1.0, 0.0],
+/// ]).unwrap(); // CACGTG
+/// let other = Ppm::new(array![[0.0, 0.0, 0.0, 1.0], [0.0, 0.0, 0.0, 1.0], [1.0, 0.0, 0.0, 0.0]]).unwrap();
+/// let params = TomtomParams::new().check().unwrap();
+/// let db = TargetDb::new(
+///     vec![TomtomMotif::new("EBOX", ebox.clone(), Some(20.0)), TomtomMotif::new("TTA", other, None)],
+///     &params,
+/// ).unwrap();
+/// let hits = db.compare(&TomtomMotif::new("q", ebox, Some(20.0))).unwrap();
+/// assert_eq!(&*hits[0].target_id, "EBOX");
+/// assert_eq!(hits[0].offset, 0);
+/// assert_eq!(hits[0].orientation, Orientation::Forward); // palindrome: ties go to +
+/// ```
+#[derive(Debug, Clone)]
+pub struct TargetDb {
+    params: ValidTomtomParams,
+    targets: Vec<TargetInfo>,
+    strands: Vec<Strand>,
+    columns: ColumnPool,
+    widths: Vec<usize>,
+}
+
+impl TargetDb {
+    /// Validate and prepare `targets` for `params` (the pseudocount, the background and the
+    /// strand setting are applied here).
+    pub fn new(
+        targets: impl IntoIterator<Item = TomtomMotif>,
+        params: &ValidTomtomParams,
+    ) -> Result<TargetDb, TomtomError> {
+        let mut infos = Vec::new();
+        let mut strands = Vec::new();
+        let mut columns = ColumnPool::default();
+        let bg = params.background();
+        for (ti, t) in targets.into_iter().enumerate() {
+            t.validate()?;
+            let fwd = t.pseudocounted_columns(params.motif_pseudocount(), bg);
+            let rc = reverse_complement_columns(&fwd);
+            let width = fwd.len();
+            let mut push = |cols: &[[f64; 4]], orientation| {
+                strands.push(Strand {
+                    target: ti,
+                    orientation,
+                    start: columns.len(),
+                    width,
+                    group: 0,
+                    id_rank: 0,
+                });
+                for &c in cols {
+                    columns.push(c);
+                }
+            };
+            push(&fwd, Orientation::Forward);
+            if params.reverse_complements() {
+                push(&rc, Orientation::Reverse);
+            }
+            infos.push(TargetInfo {
+                id: t.id.into(),
+                width,
+                consensus: [consensus(&fwd).into(), consensus(&rc).into()],
+            });
+        }
+        if infos.is_empty() {
+            return Err(TomtomError::EmptyDatabase);
+        }
+        let mut widths: Vec<usize> = infos.iter().map(|t| t.width).collect();
+        widths.sort_unstable();
+        widths.dedup();
+        let mut by_id: Vec<usize> = (0..infos.len()).collect();
+        by_id.sort_by(|&a, &b| infos[a].id.cmp(&infos[b].id).then(a.cmp(&b)));
+        let mut id_rank = vec![0; infos.len()];
+        for (rank, &t) in by_id.iter().enumerate() {
+            id_rank[t] = rank;
+        }
+        for s in &mut strands {
+            s.group = widths.binary_search(&s.width).unwrap_or(0);
+            s.id_rank = id_rank[s.target];
+        }
+        Ok(TargetDb {
+            params: params.clone(),
+            targets: infos,
+            strands,
+            columns,
+            widths,
+        })
+    }
+
+    /// The parameters this database was prepared for.
+    pub fn params(&self) -> &ValidTomtomParams {
+        &self.params
+    }
+
+    /// A copy of this database that reports with another threshold (nothing is recomputed).
+    pub fn with_threshold(&self, t: crate::Threshold) -> Result<TargetDb, TomtomError> {
+        let mut db = self.clone();
+        db.params = self.params.with_threshold(t)?;
+        Ok(db)
+    }
+
+    /// Number of target motifs (not counting reverse complements); E-values are
+    /// `p * len()`.
+    pub fn len(&self) -> usize {
+        self.targets.len()
+    }
+
+    /// Always false: an empty database is rejected by [`TargetDb::new`].
+    pub fn is_empty(&self) -> bool {
+        self.targets.is_empty()
+    }
+
+    /// Target IDs in input order.
+    pub fn ids(&self) -> impl Iterator<Item = &str> + '_ {
+        self.targets.iter().map(|t| &*t.id)
+    }
+
+    /// The distinct target widths, ascending.
+    pub fn widths(&self) -> &[usize] {
+        &self.widths
+    }
+
+    /// Total number of target columns in the pool (both strands).
+    pub fn total_columns(&self) -> usize {
+        self.columns.len()
+    }
+
+    pub(crate) fn targets(&self) -> &[TargetInfo] {
+        &self.targets
+    }
+
+    pub(crate) fn strands(&self) -> &[Strand] {
+        &self.strands
+    }
+
+    pub(crate) fn columns(&self) -> &ColumnPool {
+        &self.columns
+    }
+
+    /// Compare one query against every target: the matches that pass the threshold, best
+    /// first (ascending p-value, then larger overlap, then `+` before `-`, then target ID), one
+    /// per target (its better strand).
+    pub fn compare(&self, query: &TomtomMotif) -> Result<Vec<TomtomMatch>, TomtomError> {
+        compare_query(self, query, &mut Workspace::default())
+    }
+
+    /// [`TargetDb::compare`] for many queries, in parallel over queries with rayon. The output
+    /// is in query order and identical whatever the number of threads. The first failing
+    /// query (in input order) gives the error.
+    pub fn compare_batch(
+        &self,
+        queries: &[TomtomMotif],
+    ) -> Result<Vec<Vec<TomtomMatch>>, TomtomError> {
+        let all: Vec<Result<Vec<TomtomMatch>, TomtomError>> = queries
+            .par_iter()
+            .map_init(Workspace::default, |ws, q| compare_query(self, q, ws))
+            .collect();
+        all.into_iter().collect()
+    }
+}

@@ -1,0 +1,478 @@
+//! Steps 6 and 8 of Tomtom: null distributions of summed column scores, and the p-value of the
+//! best alignment as the maximum over offsets and strands.
+//!
+//! **Null model (MEME's).** Under the null, each aligned query column `i` scores the bin of a
+//! target column drawn uniformly from *all* target columns (both strands), independently of the
+//! other columns. The bin distribution of column `i` is therefore the normalised histogram of
+//! row `i` of the binned score matrix ([`ColumnPmf`]), and the null distribution of a
+//! contiguous span of query columns is the convolution of their histograms ([`Pmf`]).
+//!
+//! **Complete scores.** An alignment of query span `[s, s + L)` against a target has the
+//! complete score `sum of the L aligned bins + (w - L) * z`, where `z` is the bin of a shifted
+//! score of 0 ([`crate::ScoreScale::zero_bin`]) and `w` the query width: every unaligned query
+//! column contributes its median.
+//!
+//! **Maximum over alignments.** For a target of width `W`, MEME treats the `w + W - 1`
+//! alignments (all of them, whatever `min_overlap`), each on both strands, as independent.
+//! Then `P(max >= k) = 1 - prod_a (1 - S_a(k))^strands`, with `S_a` the survival function of
+//! alignment `a`. We evaluate it as `-expm1(strands * sum_a ln(1 - S_a(k)))`, which keeps full
+//! relative precision for tiny p-values; MEME computes the same quantity by a pmf recursion
+//! followed by a reverse cumulative sum. Each `S_a` is itself a reverse cumulative sum of a
+//! pmf: no tail probability is ever formed as `1 - cdf`.
+//!
+//! **Memory.** MEME tabulates all `w(w+1)/2` span distributions (length `100w + 1` each), which
+//! is cubic in `w`. Here span distributions are built one start column at a time by
+//! extending the span one column at a time, only up to the widest target, and each is
+//! consumed as soon as it exists: at the `k` values that some target actually scored. The
+//! working memory is `O(100 W_max)` doubles for the span buffers plus `O(100 w)` for the column
+//! histograms: linear in the query width, never cubic.
+
+/// Distribution of one query column's score bin against a target column drawn uniformly from
+/// the database: `probs[k] = P(bin = lo + k)`.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ColumnPmf {
+    lo: usize,
+    probs: Vec<f64>,
+}
+
+impl ColumnPmf {
+    /// From bin counts (`counts[b]` = number of target columns scoring bin `b`). Returns `None`
+    /// when every count is zero.
+    pub fn from_counts(counts: &[u32]) -> Option<ColumnPmf> {
+        let lo = counts.iter().position(|&c| c > 0)?;
+        let hi = counts.iter().rposition(|&c| c > 0)?;
+        let total: f64 = counts.iter().map(|&c| f64::from(c)).sum();
+        let inv = 1.0 / total;
+        Some(ColumnPmf {
+            lo,
+            probs: counts[lo..=hi]
+                .iter()
+                .map(|&c| f64::from(c) * inv)
+                .collect(),
+        })
+    }
+
+    /// The lowest bin with non-zero probability.
+    pub fn lo(&self) -> usize {
+        self.lo
+    }
+
+    /// `P(bin = lo + k)` for `k = 0..`.
+    pub fn probs(&self) -> &[f64] {
+        &self.probs
+    }
+}
+
+/// Distribution of a sum of column bins: `probs[k] = P(sum = lo + k)`.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct Pmf {
+    lo: usize,
+    probs: Vec<f64>,
+}
+
+impl Pmf {
+    /// The distribution of a single column.
+    pub fn from_column(c: &ColumnPmf) -> Pmf {
+        Pmf {
+            lo: c.lo,
+            probs: c.probs.clone(),
+        }
+    }
+
+    /// Overwrite with the distribution of a single column, reusing the allocation.
+    pub fn set_column(&mut self, c: &ColumnPmf) {
+        self.lo = c.lo;
+        self.probs.clear();
+        self.probs.extend_from_slice(&c.probs);
+    }
+
+    /// The lowest value with non-zero probability.
+    pub fn lo(&self) -> usize {
+        self.lo
+    }
+
+    /// `P(sum = lo + k)` for `k = 0..`.
+    pub fn probs(&self) -> &[f64] {
+        &self.probs
+    }
+
+    /// `out` = the distribution of `self + c` (independent), reusing `out`'s allocation.
+    #[inline(always)]
+    pub fn convolve_into(&self, c: &ColumnPmf, out: &mut Pmf) {
+        out.lo = self.lo + c.lo;
+        out.probs.clear();
+        out.probs.resize(self.probs.len() + c.probs.len() - 1, 0.0);
+        for (v, &pv) in c.probs.iter().enumerate() {
+            if pv == 0.0 {
+                continue;
+            }
+            let dst = &mut out.probs[v..v + self.probs.len()];
+            for (d, &x) in dst.iter_mut().zip(&self.probs) {
+                *d += pv * x;
+            }
+        }
+    }
+
+    /// `out[k] = P(sum >= lo + k)`, as a reverse cumulative sum.
+    #[inline(always)]
+    pub fn survival_into(&self, out: &mut Vec<f64>) {
+        out.clear();
+        out.resize(self.probs.len(), 0.0);
+        let mut acc = 0.0;
+        for (o, &p) in out.iter_mut().zip(&self.probs).rev() {
+            acc += p;
+            *o = acc;
+        }
+    }
+}
+
+/// `P(X >= x)` from a survival table made by [`Pmf::survival_into`] for a pmf starting at `lo`.
+#[inline]
+fn survival_at(surv: &[f64], lo: usize, x: i64) -> f64 {
+    let lo = lo as i64;
+    if x <= lo {
+        1.0
+    } else {
+        let k = (x - lo) as usize;
+        surv.get(k).copied().unwrap_or(0.0).min(1.0)
+    }
+}
+
+/// The targets of one width, and the complete scores (in bins) they reached: the p-values
+/// are needed only there.
+#[derive(Debug, Clone, PartialEq)]
+pub struct WidthGroup {
+    width: usize,
+    scores: Vec<usize>,
+    log_cdf: Vec<f64>,
+}
+
+impl WidthGroup {
+    /// A group for targets of `width` columns that scored `scores` (any order, duplicates
+    /// allowed).
+    pub fn new(width: usize, mut scores: Vec<usize>) -> WidthGroup {
+        scores.sort_unstable();
+        scores.dedup();
+        let n = scores.len();
+        WidthGroup {
+            width,
+            scores,
+            log_cdf: vec![0.0; n],
+        }
+    }
+
+    /// Target width.
+    pub fn width(&self) -> usize {
+        self.width
+    }
+
+    /// The distinct complete scores, ascending.
+    pub fn scores(&self) -> &[usize] {
+        &self.scores
+    }
+
+    /// `P(max over alignments and strands >= k)` for each score `k` of [`WidthGroup::scores`],
+    /// after [`max_null_pvalues`] has run.
+    pub fn p_values(&self, strands: u32) -> Vec<f64> {
+        let n = f64::from(strands);
+        self.log_cdf
+            .iter()
+            .map(|&l| (-(n * l).exp_m1()).clamp(0.0, 1.0))
+            .collect()
+    }
+
+    /// The p-value of one score (binary search in [`WidthGroup::scores`]).
+    pub fn p_value_of(&self, score: usize, strands: u32) -> Option<f64> {
+        let i = self.scores.binary_search(&score).ok()?;
+        let n = f64::from(strands);
+        Some((-(n * self.log_cdf[i]).exp_m1()).clamp(0.0, 1.0))
+    }
+}
+
+/// How many of the alignments of a width-`target_width` target against a width-`w` query
+/// use exactly the query span `[s, s + len)` (MEME's enumeration: start columns `w-1 .. 0` with
+/// length `min(W, w - s)`, then prefixes of lengths `min(w, W-1) .. min(w, 1)`).
+pub fn span_multiplicity(w: usize, target_width: usize, s: usize, len: usize) -> usize {
+    let window = usize::from(len == target_width.min(w - s));
+    let prefix = if s == 0 {
+        if len < w {
+            usize::from(len < target_width)
+        } else {
+            target_width.saturating_sub(w)
+        }
+    } else {
+        0
+    };
+    window + prefix
+}
+
+/// Fill every group's `P(max >= k)` tables (read them with [`WidthGroup::p_values`]).
+///
+/// `columns[i]` is query column `i`'s bin distribution and `zero_bin` the bin of a shifted
+/// score of 0. The accumulated quantity per (group, score) is
+/// `sum over alignments a of ln(1 - S_a(score))`.
+pub fn max_null_pvalues(columns: &[ColumnPmf], zero_bin: usize, groups: &mut [WidthGroup]) {
+    crate::simd::dispatch!(
+        max_null_pvalues_avx2,
+        max_null_pvalues_kernel,
+        columns,
+        zero_bin,
+        groups
+    )
+}
+
+crate::simd::avx2_twin!(fn max_null_pvalues_avx2 = max_null_pvalues_kernel;
+    (columns: &[ColumnPmf], zero_bin: usize, groups: &mut [WidthGroup]));
+
+#[inline(always)]
+fn max_null_pvalues_kernel(columns: &[ColumnPmf], zero_bin: usize, groups: &mut [WidthGroup]) {
+    let w = columns.len();
+    let Some(max_width) = groups.iter().map(|g| g.width).max() else {
+        return;
+    };
+    for g in groups.iter_mut() {
+        g.log_cdf.iter_mut().for_each(|v| *v = 0.0);
+    }
+    let mut cur = Pmf::default();
+    let mut next = Pmf::default();
+    let mut surv = Vec::new();
+    for s in 0..w {
+        let longest = (w - s).min(max_width);
+        cur.set_column(&columns[s]);
+        for len in 1..=longest {
+            let used = groups
+                .iter()
+                .any(|g| span_multiplicity(w, g.width, s, len) > 0);
+            if used {
+                cur.survival_into(&mut surv);
+            }
+            let shift = ((w - len) * zero_bin) as i64;
+            for g in groups.iter_mut() {
+                let m = span_multiplicity(w, g.width, s, len);
+                if m == 0 || !used {
+                    continue;
+                }
+                let m = m as f64;
+                for (&k, acc) in g.scores.iter().zip(g.log_cdf.iter_mut()) {
+                    let sv = survival_at(&surv, cur.lo, k as i64 - shift);
+                    if sv > 0.0 {
+                        *acc += m * (-sv).ln_1p();
+                    }
+                }
+            }
+            if len < longest {
+                cur.convolve_into(&columns[s + len], &mut next);
+                std::mem::swap(&mut cur, &mut next);
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use approx::assert_relative_eq;
+
+    /// Column pmfs from a tiny integer "binned score matrix" (rows: query columns).
+    fn columns(rows: &[&[usize]]) -> Vec<ColumnPmf> {
+        rows.iter()
+            .map(|r| {
+                let mut counts = vec![0u32; r.iter().max().unwrap() + 1];
+                for &b in r.iter() {
+                    counts[b] += 1;
+                }
+                ColumnPmf::from_counts(&counts).unwrap()
+            })
+            .collect()
+    }
+
+    /// Brute force: the distribution of sum_{i in span} row_i[j_i] over all choices of j.
+    fn brute_span(rows: &[&[usize]]) -> Vec<f64> {
+        let n = rows[0].len();
+        let max: usize = rows.iter().map(|r| r.iter().max().unwrap()).sum();
+        let mut pmf = vec![0.0; max + 1];
+        let total = n.pow(rows.len() as u32);
+        for code in 0..total {
+            let mut c = code;
+            let mut sum = 0;
+            for r in rows {
+                sum += r[c % n];
+                c /= n;
+            }
+            pmf[sum] += 1.0 / total as f64;
+        }
+        pmf
+    }
+
+    fn dense(p: &Pmf) -> Vec<f64> {
+        let mut v = vec![0.0; p.lo];
+        v.extend_from_slice(&p.probs);
+        v
+    }
+
+    const ROWS: [&[usize]; 3] = [&[0, 3, 3, 5, 1], &[2, 2, 0, 4, 4], &[1, 6, 0, 0, 2]];
+
+    #[test]
+    fn span_dp_equals_enumeration() {
+        let cols = columns(&ROWS);
+        for s in 0..3 {
+            let mut cur = Pmf::from_column(&cols[s]);
+            for e in s..3 {
+                if e > s {
+                    let mut next = Pmf::default();
+                    cur.convolve_into(&cols[e], &mut next);
+                    cur = next;
+                }
+                let want = brute_span(&ROWS[s..=e]);
+                let got = dense(&cur);
+                assert_eq!(got.len(), want.len(), "span {s}..={e}");
+                for (g, w) in got.iter().zip(&want) {
+                    assert_relative_eq!(g, w, epsilon = 1e-15);
+                }
+                let total: f64 = cur.probs().iter().sum();
+                assert_relative_eq!(total, 1.0, epsilon = 1e-14);
+            }
+        }
+    }
+
+    #[test]
+    fn survival_is_reverse_cumsum() {
+        let cols = columns(&ROWS);
+        let mut p = Pmf::default();
+        Pmf::from_column(&cols[0]).convolve_into(&cols[1], &mut p);
+        let mut surv = Vec::new();
+        p.survival_into(&mut surv);
+        let d = dense(&p);
+        for x in 0..=d.len() as i64 + 2 {
+            let want: f64 = d.iter().skip(x as usize).sum();
+            let got = survival_at(&surv, p.lo(), x);
+            assert_relative_eq!(got, want.min(1.0), epsilon = 1e-15);
+        }
+        // Deep in the tail the survival keeps its relative precision.
+        let tiny = ColumnPmf::from_counts(&[1_000_000_000, 1]).unwrap();
+        let mut t = Pmf::from_column(&tiny);
+        for _ in 0..9 {
+            let mut n = Pmf::default();
+            t.convolve_into(&tiny, &mut n);
+            t = n;
+        }
+        t.survival_into(&mut surv);
+        let p10 = (1.0f64 / 1_000_000_001.0).powi(10);
+        assert_relative_eq!(surv[10], p10, max_relative = 1e-12);
+    }
+
+    #[test]
+    fn multiplicities_follow_meme_enumeration() {
+        // Enumerate MEME's alignments literally and count the spans.
+        for w in 1..7 {
+            for tw in 1..9 {
+                let mut counts = std::collections::HashMap::new();
+                for i in 0..(w + tw - 1) {
+                    let (start, end) = if i < w {
+                        let start = w - i - 1;
+                        (start, w.min(start + tw) - 1)
+                    } else {
+                        (0, w.min(tw + w - i - 1) - 1)
+                    };
+                    *counts.entry((start, end - start + 1)).or_insert(0usize) += 1;
+                }
+                for s in 0..w {
+                    for len in 1..=(w - s) {
+                        let want = counts.get(&(s, len)).copied().unwrap_or(0);
+                        assert_eq!(
+                            span_multiplicity(w, tw, s, len),
+                            want,
+                            "w {w} W {tw} s {s} len {len}"
+                        );
+                    }
+                }
+            }
+        }
+    }
+
+    /// MEME's recursion for the pmf of the max of independent variables, on dense pmfs.
+    fn max_pmf(a: &[f64], b: &[f64]) -> Vec<f64> {
+        let n = a.len().max(b.len());
+        let get = |v: &[f64], k: usize| v.get(k).copied().unwrap_or(0.0);
+        let cdf = |v: &[f64], k: usize| (0..=k).map(|i| get(v, i)).sum::<f64>();
+        (0..n)
+            .map(|k| {
+                if k == 0 {
+                    get(a, 0) * get(b, 0)
+                } else {
+                    get(a, k) * cdf(b, k - 1) + get(b, k) * cdf(a, k - 1) + get(a, k) * get(b, k)
+                }
+            })
+            .collect()
+    }
+
+    #[test]
+    fn p_value_of_max_equals_brute_force() {
+        // Query of width 3 (ROWS), targets of width 2; z = 2.
+        let cols = columns(&ROWS);
+        let zero_bin = 2;
+        let (w, tw) = (3usize, 2usize);
+        // Every alignment's complete-score pmf, by brute force, in MEME's order.
+        let mut alignment_pmfs = Vec::new();
+        for i in 0..(w + tw - 1) {
+            let (start, end) = if i < w {
+                let start = w - i - 1;
+                (start, w.min(start + tw) - 1)
+            } else {
+                (0, w.min(tw + w - i - 1) - 1)
+            };
+            let span = brute_span(&ROWS[start..=end]);
+            let shift = (w - (end - start + 1)) * zero_bin;
+            let mut shifted = vec![0.0; shift];
+            shifted.extend(span);
+            alignment_pmfs.push(shifted);
+        }
+        // The max over all alignments and two strands, by MEME's recursion.
+        let mut max = vec![1.0];
+        for a in &alignment_pmfs {
+            for _strand in 0..2 {
+                max = max_pmf(&max, a);
+            }
+        }
+        let all_scores: Vec<usize> = (0..max.len()).collect();
+        let mut groups = vec![WidthGroup::new(tw, all_scores.clone())];
+        max_null_pvalues(&cols, zero_bin, &mut groups);
+        let p = groups[0].p_values(2);
+        for &k in &all_scores {
+            let want: f64 = max.iter().skip(k).sum();
+            assert_relative_eq!(p[k], want.min(1.0), max_relative = 1e-12, epsilon = 1e-15);
+        }
+        assert_eq!(groups[0].p_value_of(0, 2), Some(1.0));
+        assert!(groups[0].p_value_of(max.len() + 5, 2).is_none());
+    }
+
+    #[test]
+    fn p_value_of_max_by_monte_carlo_on_the_matrix() {
+        // Direct simulation of the null model: draw a target column per aligned query column
+        // from the pool, independently per alignment and strand, and take the max.
+        use rand::{Rng, SeedableRng};
+        let cols = columns(&ROWS);
+        let zero_bin = 2;
+        let (w, tw) = (3usize, 1usize);
+        let mut groups = vec![WidthGroup::new(tw, (0..20).collect())];
+        max_null_pvalues(&cols, zero_bin, &mut groups);
+        let p = groups[0].p_values(1);
+        let mut rng = rand_xoshiro::Xoshiro256PlusPlus::seed_from_u64(7);
+        let n = 200_000;
+        let mut hits = [0usize; 20];
+        for _ in 0..n {
+            // width-1 target: w alignments, each aligning one query column.
+            let best = (0..w)
+                .map(|i| ROWS[i][rng.gen_range(0..5)] + (w - 1) * zero_bin)
+                .max()
+                .unwrap();
+            for h in hits.iter_mut().take(best + 1) {
+                *h += 1;
+            }
+        }
+        for k in 0..20 {
+            let mc = hits[k] as f64 / n as f64;
+            assert!((mc - p[k]).abs() < 0.005, "k {k}: mc {mc} dp {}", p[k]);
+        }
+    }
+}

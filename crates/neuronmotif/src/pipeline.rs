@@ -1,0 +1,369 @@
+//! The whole method as one call: model → samples → CRMs → segments → matches, layer by layer,
+//! into a run directory.
+
+use std::ops::{Range, RangeInclusive};
+use std::path::{Path, PathBuf};
+use std::time::Instant;
+
+use neuronmotif_cnn::Model;
+use neuronmotif_core::Alphabet;
+use neuronmotif_field::LayerPlan;
+use neuronmotif_sample::{explain_layer, DecoupleParams, LayerContext, LayerTable, MotifNb, Progress, SamplerParams, SamplingMode, SeedSource};
+use neuronmotif_tomtom::{TomtomMatch, TomtomParams};
+
+use crate::matching::{crm_segments, match_segments, matched_targets, Database};
+use crate::run_dir::{atomic_write, crm_motifs, crms_tsv, layer_dir, meme_text, LayerSummary, RunJson};
+use crate::store::DiskStore;
+use crate::Error;
+
+/// What to run. Defaults: every conv layer, every neuron, automatic motif_nb (≤ 3), seed 1,
+/// all cores, no database, the original's sampling and demixing constants.
+#[derive(Debug, Clone)]
+pub struct PipelineConfig {
+    /// Model file (safetensors contract) or Keras 2 HDF5 file.
+    pub model: PathBuf,
+    /// Input channel order of a Keras file (model files carry their own).
+    pub keras_alphabet: Alphabet,
+    /// Run directory.
+    pub out: PathBuf,
+    /// Conv layers (1-based, inclusive); `None` = all.
+    pub layers: Option<RangeInclusive<usize>>,
+    /// Neurons of each layer; `None` = all (a range beyond a layer's channels is clipped).
+    pub neurons: Option<Range<usize>>,
+    /// motif_nb rule.
+    pub motif_nb: MotifNb,
+    /// Motif database to match CRM segments against.
+    pub db: Option<PathBuf>,
+    /// Tomtom settings for the matching (MEME defaults).
+    pub tomtom: TomtomParams,
+    /// Run seed: fixes every output byte.
+    pub seed: u64,
+    /// Worker threads (`None` = all cores).
+    pub threads: Option<usize>,
+    /// Sampling parameters.
+    pub sampler: SamplerParams,
+    /// Demixing parameters (its `motif_nb` is replaced by [`PipelineConfig::motif_nb`]).
+    pub decouple: DecoupleParams,
+    /// Keep the per-neuron sample files after a layer completes.
+    pub keep_samples: bool,
+    /// The command line, recorded in matches.tsv trailers.
+    pub command_line: String,
+}
+
+impl PipelineConfig {
+    /// A configuration with the defaults.
+    pub fn new(model: impl Into<PathBuf>, out: impl Into<PathBuf>) -> PipelineConfig {
+        PipelineConfig {
+            model: model.into(),
+            keras_alphabet: Alphabet::ACGT,
+            out: out.into(),
+            layers: None,
+            neurons: None,
+            motif_nb: MotifNb::Auto { max: 3 },
+            db: None,
+            tomtom: TomtomParams::new(),
+            seed: 1,
+            threads: None,
+            sampler: SamplerParams::default(),
+            decouple: DecoupleParams::default(),
+            keep_samples: false,
+            command_line: String::from("neuronmotif run"),
+        }
+    }
+}
+
+/// Layer-level events for a caller's progress display (on top of [`Progress`]).
+pub trait PipelineProgress: Progress {
+    /// Layer `layer` starts with `neurons` neurons, `resumed` of them already sampled.
+    fn layer_started(&self, _layer: usize, _neurons: usize, _resumed: usize) {}
+    /// Layer `layer` was complete from an earlier run and is skipped.
+    fn layer_skipped(&self, _layer: usize) {}
+    /// Database matching of a layer starts.
+    fn matching(&self, _layer: usize, _segments: usize) {}
+    /// Layer finished.
+    fn layer_finished(&self, _summary: &LayerSummary) {}
+}
+
+impl PipelineProgress for neuronmotif_sample::Silent {}
+
+/// The outcome of [`Pipeline::run`].
+#[derive(Debug, Clone)]
+pub struct RunSummary {
+    /// The run directory.
+    pub out: PathBuf,
+    /// One entry per layer of the run directory, in layer order.
+    pub layers: Vec<LayerSummary>,
+    /// The best database match of each layer's CRM segments (lowest q first), at most 10 per
+    /// layer: `(layer, segment, target id, target name, q)`.
+    pub best_matches: Vec<(usize, String, String, String, f64)>,
+    /// Wall seconds.
+    pub total_s: f64,
+}
+
+/// A configured run: the model loaded, the database prepared, parameters validated.
+#[derive(Debug)]
+pub struct Pipeline {
+    config: PipelineConfig,
+    model: Model,
+    layers: RangeInclusive<usize>,
+    db: Option<Database>,
+    fingerprint: String,
+}
+
+impl Pipeline {
+    /// Load and validate everything; nothing is written yet.
+    pub fn new(config: PipelineConfig) -> Result<Pipeline, Error> {
+        config.sampler.clone().check()?;
+        DecoupleParams { motif_nb: config.motif_nb, ..config.decouple.clone() }.check()?;
+        let model = Model::open(&config.model, config.keras_alphabet)?;
+        let n = model.conv_count();
+        let layers = config.layers.clone().unwrap_or(1..=n);
+        if *layers.start() < 1 || *layers.end() > n || layers.start() > layers.end() {
+            return Err(Error::Config(format!(
+                "layers {}..={} are out of range: {} has conv layers 1..={n}",
+                layers.start(),
+                layers.end(),
+                config.model.display()
+            )));
+        }
+        if let Some(r) = &config.neurons {
+            if r.is_empty() {
+                return Err(Error::Config(format!("the neuron range {r:?} is empty")));
+            }
+        }
+        let db = match &config.db {
+            Some(p) => Some(Database::open(p, config.tomtom.clone())?),
+            None => None,
+        };
+        let fingerprint = fingerprint(&config, &model)?;
+        Ok(Pipeline { config, model, layers, db, fingerprint })
+    }
+
+    /// The loaded model.
+    pub fn model(&self) -> &Model {
+        &self.model
+    }
+
+    /// Run (or resume) every requested layer in order.
+    pub fn run(&self, progress: &dyn PipelineProgress) -> Result<RunSummary, Error> {
+        match self.config.threads {
+            Some(t) => rayon::ThreadPoolBuilder::new()
+                .num_threads(t.max(1))
+                .build()
+                .map_err(|e| Error::Config(format!("cannot start {t} threads: {e}")))?
+                .install(|| self.run_inner(progress)),
+            None => self.run_inner(progress),
+        }
+    }
+
+    fn run_inner(&self, progress: &dyn PipelineProgress) -> Result<RunSummary, Error> {
+        let t0 = Instant::now();
+        let out = &self.config.out;
+        std::fs::create_dir_all(out).map_err(|e| Error::file(out, e))?;
+        let prior = RunJson::read(out)?;
+        if let Some(p) = &prior {
+            if p.fingerprint != self.fingerprint {
+                return Err(Error::RunDir {
+                    path: out.join("run.json"),
+                    message: "this directory holds a run with another model, seed or parameters; choose a new --out (nothing was changed)".into(),
+                });
+            }
+        }
+        let mut run = self.run_json(prior.map(|p| p.results).unwrap_or_default());
+        run.write(out)?;
+        let sampler = self.config.sampler.clone().check()?;
+        let decouple = DecoupleParams { motif_nb: self.config.motif_nb, ..self.config.decouple.clone() }.check()?;
+        let first = *self.layers.start();
+        let mut prev: Option<LayerTable> = if first > 1 {
+            let p = layer_dir(out, first - 1).join("table.safetensors");
+            if !p.exists() {
+                return Err(Error::Config(format!(
+                    "layer {first} is seeded from layer {}'s table, which {} does not have: run --layers 1..={} (or a range starting at 1) first",
+                    first - 1,
+                    out.display(),
+                    self.layers.end()
+                )));
+            }
+            Some(self.load_table(&p, first - 1)?)
+        } else {
+            None
+        };
+        let mut best = Vec::new();
+        for layer in self.layers.clone() {
+            let dir = layer_dir(out, layer);
+            let table_path = dir.join("table.safetensors");
+            if table_path.exists() {
+                progress.layer_skipped(layer);
+                prev = Some(self.load_table(&table_path, layer)?);
+                continue;
+            }
+            let (summary, table, layer_best) = self.run_layer(layer, prev.as_ref(), &sampler, &decouple, progress)?;
+            table.save(&table_path).map_err(|e| Error::RunDir { path: table_path.clone(), message: e.to_string() })?;
+            run.results.retain(|r| r.layer != layer);
+            run.results.push(summary.clone());
+            run.results.sort_by_key(|r| r.layer);
+            run.write(out)?;
+            progress.layer_finished(&summary);
+            best.extend(layer_best);
+            prev = Some(table);
+        }
+        run.status = "complete".into();
+        run.total_s = t0.elapsed().as_secs_f64();
+        run.write(out)?;
+        Ok(RunSummary { out: out.clone(), layers: run.results, best_matches: best, total_s: run.total_s })
+    }
+
+    fn load_table(&self, path: &Path, layer: usize) -> Result<LayerTable, Error> {
+        let t = LayerTable::load(path)?;
+        let sub_rf = self.model.geometry().receptive_field(layer).map_err(neuronmotif_cnn::CnnError::from)?.len;
+        let channels = self.model.conv(layer)?.out_channels();
+        if t.layer != layer || t.rf != sub_rf || t.neurons != channels {
+            return Err(Error::RunDir {
+                path: path.to_path_buf(),
+                message: format!(
+                    "this table is for layer {} (RF {}, {} neurons), not layer {layer} of this model (RF {sub_rf}, {channels} neurons); choose a new --out",
+                    t.layer, t.rf, t.neurons
+                ),
+            });
+        }
+        Ok(t)
+    }
+
+    #[allow(clippy::type_complexity)]
+    fn run_layer(
+        &self,
+        layer: usize,
+        prev: Option<&LayerTable>,
+        sampler: &neuronmotif_sample::ValidSamplerParams,
+        decouple: &neuronmotif_sample::ValidDecoupleParams,
+        progress: &dyn PipelineProgress,
+    ) -> Result<(LayerSummary, LayerTable, Vec<(usize, String, String, String, f64)>), Error> {
+        let t0 = Instant::now();
+        let out = &self.config.out;
+        let dir = layer_dir(out, layer);
+        let sub = self.model.substructure(layer)?;
+        let channels = sub.channels();
+        let neurons: Vec<usize> = match &self.config.neurons {
+            None => (0..channels).collect(),
+            Some(r) => (r.start..r.end.min(channels)).collect(),
+        };
+        let store = DiskStore::new(&dir.join("samples"), sub.input_len());
+        progress.layer_started(layer, neurons.len(), store.count(&neurons));
+        let seeds = prev.map(|t| SeedSource::new(t, sampler));
+        let ctx = LayerContext { sub: &sub, geometry: self.model.geometry(), seeds: seeds.as_ref(), sampler, decouple, seed: self.config.seed };
+        let result = explain_layer(&ctx, &neurons, &store, progress)?;
+        let crms: Vec<_> = result.neurons.iter().flat_map(|n| n.crms.iter().cloned()).collect();
+        atomic_write(&dir.join("crms.meme"), meme_text(&crm_motifs(&crms))?.as_bytes())?;
+        atomic_write(&dir.join("crms.tsv"), crms_tsv(&crms).as_bytes())?;
+        let segments = crm_segments(&crms)?;
+        atomic_write(&dir.join("segments.meme"), meme_text(&segments)?.as_bytes())?;
+        let t_match = Instant::now();
+        let mut matched_segments = 0;
+        let mut best = Vec::new();
+        if let Some(db) = &self.db {
+            progress.matching(layer, segments.len());
+            let matches = match_segments(db, &segments)?;
+            let mut tsv = Vec::new();
+            neuronmotif_tomtom::tsv::write_tsv(&mut tsv, matches.iter(), &self.config.command_line).map_err(|e| Error::file(&dir.join("matches.tsv"), e))?;
+            atomic_write(&dir.join("matches.tsv"), &tsv)?;
+            atomic_write(&dir.join("matched.meme"), meme_text(&matched_targets(db, &matches))?.as_bytes())?;
+            matched_segments = matches.iter().map(|m| &*m.query_id).collect::<std::collections::BTreeSet<_>>().len();
+            best = best_per_layer(layer, &matches, db);
+        }
+        let matching_s = t_match.elapsed().as_secs_f64();
+        if !self.config.keep_samples {
+            store.remove().map_err(|e| Error::file(&dir.join("samples"), e))?;
+        }
+        let summary = LayerSummary {
+            layer,
+            rf: sub.input_len(),
+            neurons: neurons.len(),
+            crms: crms.len(),
+            motif_nb: result.motif_nb,
+            motif_nb_tried: result.tried.clone(),
+            samples: result.neurons.iter().map(|n| n.samples).sum(),
+            resumed: result.neurons.iter().filter(|n| n.mode == SamplingMode::Resumed).count(),
+            sampling_s: result.neurons.iter().map(|n| n.sampling_s).sum(),
+            decoupling_s: result.neurons.iter().map(|n| n.decoupling_s).sum(),
+            matching_s,
+            segments: (segments.len(), matched_segments),
+            wall_s: t0.elapsed().as_secs_f64(),
+        };
+        let table = LayerTable { layer, rf: sub.input_len(), neurons: channels, crms };
+        Ok((summary, table, best))
+    }
+
+    fn run_json(&self, results: Vec<LayerSummary>) -> RunJson {
+        let plan = LayerPlan::new(self.model.geometry()).map(|p| {
+            p.rows()
+                .iter()
+                .map(|r| serde_json::json!({"layer": r.layer, "name": r.name, "neurons": r.channels, "rf": r.rf, "shifts": r.shifts_once}))
+                .collect::<Vec<_>>()
+        });
+        RunJson {
+            neuronmotif_version: env!("CARGO_PKG_VERSION").into(),
+            status: "running".into(),
+            model: serde_json::json!({
+                "path": self.config.model.display().to_string(),
+                "alphabet": self.model.alphabet().to_string(),
+                "conv_layers": self.model.conv_count(),
+                "parameters": self.model.parameter_count(),
+                "layers": plan.unwrap_or_default(),
+            }),
+            seed: self.config.seed,
+            threads: self.config.threads.unwrap_or_else(rayon::current_num_threads),
+            layers: self.layers.clone().collect(),
+            neurons: self.config.neurons.as_ref().map_or_else(|| "all".into(), |r| format!("{}..{}", r.start, r.end)),
+            motif_nb: match self.config.motif_nb {
+                MotifNb::Auto { max } => serde_json::json!({"auto": {"max": max}}),
+                MotifNb::Fixed(m) => serde_json::json!(m),
+            },
+            db: self.config.db.as_ref().map(|p| p.display().to_string()),
+            sampler: serde_json::to_value(&self.config.sampler).unwrap_or_default(),
+            decouple: serde_json::to_value(&self.config.decouple).unwrap_or_default(),
+            fingerprint: self.fingerprint.clone(),
+            results,
+            total_s: 0.0,
+        }
+    }
+}
+
+fn best_per_layer(layer: usize, matches: &[TomtomMatch], db: &Database) -> Vec<(usize, String, String, String, f64)> {
+    let mut v: Vec<&TomtomMatch> = matches.iter().collect();
+    v.sort_by(|a, b| a.q_value.total_cmp(&b.q_value).then(a.p_value.total_cmp(&b.p_value)));
+    let mut seen = std::collections::BTreeSet::new();
+    v.into_iter()
+        .filter(|m| seen.insert(m.query_id.to_string()))
+        .take(10)
+        .map(|m| {
+            let name = db.motifs.iter().find(|d| d.id == *m.target_id).and_then(|d| d.name.clone()).unwrap_or_default();
+            (layer, m.query_id.to_string(), m.target_id.to_string(), name, m.q_value)
+        })
+        .collect()
+}
+
+/// FNV-1a, enough to notice a changed model or database file.
+fn fnv(bytes: &[u8]) -> u64 {
+    bytes.iter().fold(0xcbf2_9ce4_8422_2325u64, |h, &b| (h ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3))
+}
+
+/// Everything that determines the outputs. Threads and the layer range do not.
+fn fingerprint(config: &PipelineConfig, model: &Model) -> Result<String, Error> {
+    let model_bytes = model.to_safetensors()?;
+    let db_hash = match &config.db {
+        Some(p) => Some(fnv(&std::fs::read(p).map_err(|e| Error::file(p, e))?)),
+        None => None,
+    };
+    Ok(serde_json::json!({
+        "model": format!("{:016x}", fnv(&model_bytes)),
+        "db": db_hash.map(|h| format!("{h:016x}")),
+        "tomtom": format!("{:?}", config.tomtom),
+        "seed": config.seed,
+        "neurons": format!("{:?}", config.neurons),
+        "motif_nb": format!("{:?}", config.motif_nb),
+        "sampler": serde_json::to_value(&config.sampler).unwrap_or_default(),
+        "decouple": serde_json::to_value(&config.decouple).unwrap_or_default(),
+        "version": env!("CARGO_PKG_VERSION"),
+    })
+    .to_string())
+}

@@ -1,0 +1,137 @@
+//! Writing the run directory (`docs/run-directory.md`): atomic files, CRM tables, run.json.
+
+use std::fmt::Write as _;
+use std::path::{Path, PathBuf};
+
+use neuronmotif_io::{Format, Motif, WriteOptions};
+use neuronmotif_sample::Crm;
+use serde::{Deserialize, Serialize};
+
+use crate::Error;
+
+/// Write `bytes` to `path` atomically: a temporary file in the same directory, then a rename.
+/// A crash leaves either the old file or the new one, never half of one.
+pub fn atomic_write(path: &Path, bytes: &[u8]) -> Result<(), Error> {
+    let dir = path.parent().unwrap_or(Path::new("."));
+    std::fs::create_dir_all(dir).map_err(|e| Error::file(dir, e))?;
+    let name = path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+    let tmp = dir.join(format!(".{name}.tmp-{}", std::process::id()));
+    std::fs::write(&tmp, bytes).map_err(|e| Error::file(&tmp, e))?;
+    std::fs::rename(&tmp, path).map_err(|e| Error::file(path, e))
+}
+
+/// The directory of layer `layer`.
+pub fn layer_dir(out: &Path, layer: usize) -> PathBuf {
+    out.join(format!("layer{layer}"))
+}
+
+/// CRMs as MEME motifs: id `L<l>_N<k>_S<s>`, alternate name with the statistics, nsites = n.
+pub fn crm_motifs(crms: &[Crm]) -> Vec<Motif> {
+    crms.iter()
+        .map(|c| {
+            let mut m = Motif::from_ppm(c.id(), c.ppm.clone());
+            m.name = Some(c.alt_name());
+            m.nsites = Some(c.n as f64);
+            m
+        })
+        .collect()
+}
+
+/// MEME text of motifs (uniform background, both strands).
+pub fn meme_text(motifs: &[Motif]) -> Result<String, Error> {
+    Ok(neuronmotif_io::write_string(Format::Meme, motifs, &WriteOptions::default())?)
+}
+
+/// `crms.tsv`: `layer neuron shift n_samples act_max consensus_act consensus`.
+pub fn crms_tsv(crms: &[Crm]) -> String {
+    let mut s = String::from("layer\tneuron\tshift\tn_samples\tact_max\tconsensus_act\tconsensus\n");
+    for c in crms {
+        let _ = writeln!(s, "{}\t{}\t{}\t{}\t{:.6}\t{:.6}\t{}", c.layer, c.neuron, c.shift, c.n, c.act_max, c.conact, c.ppm.consensus());
+    }
+    s
+}
+
+/// One layer's entry in run.json.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct LayerSummary {
+    /// Conv layer.
+    pub layer: usize,
+    /// Receptive field (bp).
+    pub rf: usize,
+    /// Neurons explained.
+    pub neurons: usize,
+    /// CRMs written.
+    pub crms: usize,
+    /// motif_nb used.
+    pub motif_nb: u32,
+    /// `(motif_nb, mean consensus ratio, accepted)` per value tried.
+    pub motif_nb_tried: Vec<(u32, f32, bool)>,
+    /// Activating samples over all neurons.
+    pub samples: usize,
+    /// Neurons whose samples were reused from an interrupted run.
+    pub resumed: usize,
+    /// Seconds sampling (summed over neurons).
+    pub sampling_s: f64,
+    /// Seconds demixing (summed over neurons).
+    pub decoupling_s: f64,
+    /// Seconds matching segments to the database.
+    pub matching_s: f64,
+    /// Segments matched, and segments with at least one match.
+    pub segments: (usize, usize),
+    /// Wall seconds for the layer.
+    pub wall_s: f64,
+}
+
+/// `run.json`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct RunJson {
+    /// neuronmotif version that wrote the run.
+    pub neuronmotif_version: String,
+    /// `running` or `complete`.
+    pub status: String,
+    /// The model and its geometry.
+    pub model: serde_json::Value,
+    /// Run seed.
+    pub seed: u64,
+    /// Worker threads.
+    pub threads: usize,
+    /// Layers requested.
+    pub layers: Vec<usize>,
+    /// `all` or a range `a..b`.
+    pub neurons: String,
+    /// `auto` (with its bound) or a number.
+    pub motif_nb: serde_json::Value,
+    /// Motif database, if any.
+    pub db: Option<String>,
+    /// Sampler parameters.
+    pub sampler: serde_json::Value,
+    /// Demixing parameters.
+    pub decouple: serde_json::Value,
+    /// What determines the outputs; a rerun must match it to resume.
+    pub fingerprint: String,
+    /// Per-layer results.
+    pub results: Vec<LayerSummary>,
+    /// Wall seconds of the whole run (this invocation).
+    pub total_s: f64,
+}
+
+impl RunJson {
+    /// Read an existing run.json, if there is one.
+    pub fn read(out: &Path) -> Result<Option<RunJson>, Error> {
+        let p = out.join("run.json");
+        if !p.exists() {
+            return Ok(None);
+        }
+        let text = std::fs::read_to_string(&p).map_err(|e| Error::file(&p, e))?;
+        serde_json::from_str(&text).map(Some).map_err(|e| Error::RunDir {
+            path: p,
+            message: format!("not a neuronmotif run.json ({e}); use another --out directory"),
+        })
+    }
+
+    /// Write it atomically.
+    pub fn write(&self, out: &Path) -> Result<(), Error> {
+        let text = serde_json::to_string_pretty(self).map_err(|e| Error::Config(e.to_string()))?;
+        atomic_write(&out.join("run.json"), (text + "\n").as_bytes())
+    }
+}
