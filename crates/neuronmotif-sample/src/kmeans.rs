@@ -33,30 +33,7 @@ pub(crate) fn fit(
     for _ in 0..runs.max(1) {
         let mut c = plus_plus(xs, dim, w, k, rng);
         let kk = c.len() / dim.max(1);
-        let mut prev: Vec<usize> = Vec::new();
-        let mut inertia = f64::INFINITY;
-        for _ in 0..max_iter {
-            assign_into(xs, dim, &c, kk, &mut labels, &mut d2);
-            inertia = d2
-                .iter()
-                .zip(w)
-                .map(|(&d, &wi)| f64::from(d) * f64::from(wi))
-                .sum();
-            if labels == prev {
-                break;
-            }
-            let old = c.clone();
-            update(xs, dim, w, &labels, &mut c, kk);
-            prev.clone_from(&labels);
-            let shift: f64 = old
-                .iter()
-                .zip(&c)
-                .map(|(&a, &b)| f64::from(a - b) * f64::from(a - b))
-                .sum();
-            if shift <= tol {
-                break;
-            }
-        }
+        let inertia = hamerly(xs, dim, w, &mut c, kk, max_iter, tol, &mut labels, &mut d2);
         if best.as_ref().is_none_or(|(b, _)| inertia < *b) {
             best = Some((inertia, c));
         }
@@ -64,6 +41,197 @@ pub(crate) fn fit(
     let (_, c) = best.unwrap_or((0.0, Vec::new()));
     let kk = c.len() / dim.max(1);
     Centers(Array2::from_shape_vec((kk, dim), c).unwrap_or_else(|_| Array2::zeros((0, dim))))
+}
+
+/// Lloyd's iterations accelerated with Hamerly's bounds: each row keeps an upper bound on the
+/// distance to its centre and a lower bound on the distance to any other; rows whose bounds
+/// prove the assignment cannot change skip the distance computations. The assignments are
+/// those of plain Lloyd iterations; only work is saved. Returns the weighted inertia.
+#[allow(clippy::too_many_arguments)]
+#[inline(always)]
+fn hamerly_generic(
+    x: &[f32],
+    dim: usize,
+    w: &[f32],
+    c: &mut [f32],
+    k: usize,
+    max_iter: usize,
+    tol: f64,
+    labels: &mut [usize],
+    d2: &mut [f32],
+) -> f64 {
+    let n = x.len().checked_div(dim).unwrap_or(0);
+    if n == 0 || k == 0 {
+        return 0.0;
+    }
+    // exact first assignment with both bounds
+    let mut upper = vec![0.0f32; n];
+    let mut lower = vec![0.0f32; n];
+    all_distances_generic(x, dim, c, k, labels, &mut upper, &mut lower);
+    let mut sep = vec![0.0f32; k];
+    // per-cluster weighted sums, kept current as rows change cluster
+    let mut sums = vec![0.0f64; k * dim];
+    let mut mass = vec![0.0f64; k];
+    for (i, row) in x.chunks_exact(dim).enumerate() {
+        move_row(
+            &mut sums,
+            &mut mass,
+            row,
+            f64::from(w[i]),
+            labels[i],
+            dim,
+            1.0,
+        );
+    }
+    for _ in 0..max_iter {
+        // Lloyd's update for the current assignment, then tighten the bounds by the moves
+        let old = c.to_vec();
+        for j in 0..k {
+            if mass[j] > 0.0 {
+                for (dst, &sv) in c[j * dim..(j + 1) * dim]
+                    .iter_mut()
+                    .zip(&sums[j * dim..(j + 1) * dim])
+                {
+                    *dst = (sv / mass[j]) as f32;
+                }
+            }
+        }
+        let moves: Vec<f32> = (0..k)
+            .map(|j| dist(&old[j * dim..(j + 1) * dim], &c[j * dim..(j + 1) * dim]))
+            .collect();
+        let shift: f64 = moves.iter().map(|&m| f64::from(m) * f64::from(m)).sum();
+        let max_move = moves.iter().copied().fold(0.0f32, f32::max);
+        for i in 0..n {
+            upper[i] += moves[labels[i]];
+            lower[i] -= max_move;
+        }
+        if shift <= tol {
+            break;
+        }
+        // half the distance from each centre to its nearest other centre
+        for j in 0..k {
+            let mut m = f32::INFINITY;
+            for j2 in 0..k {
+                if j2 != j {
+                    m = m.min(dist(
+                        &c[j * dim..(j + 1) * dim],
+                        &c[j2 * dim..(j2 + 1) * dim],
+                    ));
+                }
+            }
+            sep[j] = if k > 1 { m / 2.0 } else { f32::INFINITY };
+        }
+        // reassign the rows whose bounds allow a change
+        let mut changed = 0usize;
+        for i in 0..n {
+            let bound = sep[labels[i]].max(lower[i]);
+            if upper[i] <= bound {
+                continue;
+            }
+            let row = &x[i * dim..(i + 1) * dim];
+            upper[i] = dist(row, &c[labels[i] * dim..(labels[i] + 1) * dim]);
+            if upper[i] <= bound {
+                continue;
+            }
+            let prev = labels[i];
+            let (l, u, lo) = nearest_two(row, dim, c, k);
+            labels[i] = l;
+            upper[i] = u;
+            lower[i] = lo;
+            if l != prev {
+                changed += 1;
+                move_row(&mut sums, &mut mass, row, f64::from(w[i]), prev, dim, -1.0);
+                move_row(&mut sums, &mut mass, row, f64::from(w[i]), l, dim, 1.0);
+            }
+        }
+        if changed == 0 {
+            break;
+        }
+    }
+    // exact costs of the final assignment
+    for (i, d) in d2.iter_mut().enumerate().take(n) {
+        let v = dist(
+            &x[i * dim..(i + 1) * dim],
+            &c[labels[i] * dim..(labels[i] + 1) * dim],
+        );
+        *d = v * v;
+    }
+    d2.iter()
+        .zip(w)
+        .map(|(&d, &wi)| f64::from(d) * f64::from(wi))
+        .sum()
+}
+
+#[inline(always)]
+fn all_distances_generic(
+    x: &[f32],
+    dim: usize,
+    c: &[f32],
+    k: usize,
+    labels: &mut [usize],
+    upper: &mut [f32],
+    lower: &mut [f32],
+) {
+    for (i, row) in x.chunks_exact(dim).enumerate() {
+        let (l, u, lo) = nearest_two(row, dim, c, k);
+        labels[i] = l;
+        upper[i] = u;
+        lower[i] = lo;
+    }
+}
+
+/// Add (`sign` 1) or remove (`sign` −1) a weighted row from cluster `j`'s sums.
+#[inline(always)]
+fn move_row(
+    sums: &mut [f64],
+    mass: &mut [f64],
+    row: &[f32],
+    w: f64,
+    j: usize,
+    dim: usize,
+    sign: f64,
+) {
+    let sw = sign * w;
+    mass[j] += sw;
+    for (s, &v) in sums[j * dim..(j + 1) * dim].iter_mut().zip(row) {
+        *s += sw * f64::from(v);
+    }
+}
+
+/// Nearest centre, its distance, and the distance to the second nearest.
+#[inline(always)]
+fn nearest_two(row: &[f32], dim: usize, c: &[f32], k: usize) -> (usize, f32, f32) {
+    let (mut best, mut b1, mut b2) = (0, f32::INFINITY, f32::INFINITY);
+    for j in 0..k {
+        let d = dist(row, &c[j * dim..(j + 1) * dim]);
+        if d < b1 {
+            b2 = b1;
+            b1 = d;
+            best = j;
+        } else if d < b2 {
+            b2 = d;
+        }
+    }
+    (best, b1, b2)
+}
+
+/// Euclidean distance with eight partial sums in a fixed order.
+#[inline(always)]
+fn dist(a: &[f32], b: &[f32]) -> f32 {
+    let mut acc = [0.0f32; 8];
+    let (ca, cb) = (a.chunks_exact(8), b.chunks_exact(8));
+    let (ra, rb) = (ca.remainder(), cb.remainder());
+    for (x, y) in ca.zip(cb) {
+        for i in 0..8 {
+            let t = x[i] - y[i];
+            acc[i] += t * t;
+        }
+    }
+    let mut s = ((acc[0] + acc[4]) + (acc[1] + acc[5])) + ((acc[2] + acc[6]) + (acc[3] + acc[7]));
+    for (x, y) in ra.iter().zip(rb) {
+        s += (x - y) * (x - y);
+    }
+    s.sqrt()
 }
 
 /// Convergence: stop when the centres moved (total squared shift) less than this fraction of
@@ -140,8 +308,8 @@ macro_rules! dispatch {
     };
 }
 
+dispatch!(hamerly, hamerly_fast, hamerly_generic, (x: &[f32], dim: usize, w: &[f32], c: &mut [f32], k: usize, max_iter: usize, tol: f64, labels: &mut [usize], d2: &mut [f32]) -> f64);
 dispatch!(assign_into, assign_fast, assign_generic, (x: &[f32], dim: usize, c: &[f32], k: usize, labels: &mut [usize], d2: &mut [f32]));
-dispatch!(update, update_fast, update_generic, (x: &[f32], dim: usize, w: &[f32], labels: &[usize], c: &mut [f32], k: usize));
 dispatch!(nearest_d2, nearest_fast, nearest_generic, (x: &[f32], dim: usize, center: &[f32], d2: &mut [f64]));
 
 /// Dot product with eight partial sums in a fixed order.
@@ -193,30 +361,6 @@ fn assign_generic(
         }
         *l = best;
         *d = (bd + dot(row, row)).max(0.0);
-    }
-}
-
-/// Weighted means; a centre that lost all its rows stays where it was.
-#[inline(always)]
-fn update_generic(x: &[f32], dim: usize, w: &[f32], labels: &[usize], c: &mut [f32], k: usize) {
-    let mut sums = vec![0.0f64; k * dim];
-    let mut mass = vec![0.0f64; k];
-    for ((row, &l), &wi) in x.chunks_exact(dim).zip(labels).zip(w) {
-        let wi = f64::from(wi);
-        mass[l] += wi;
-        for (s, &v) in sums[l * dim..(l + 1) * dim].iter_mut().zip(row) {
-            *s += wi * f64::from(v);
-        }
-    }
-    for j in 0..k {
-        if mass[j] > 0.0 {
-            for (dst, &s) in c[j * dim..(j + 1) * dim]
-                .iter_mut()
-                .zip(&sums[j * dim..(j + 1) * dim])
-            {
-                *dst = (s / mass[j]) as f32;
-            }
-        }
     }
 }
 
