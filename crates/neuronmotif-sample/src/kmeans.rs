@@ -290,6 +290,7 @@ fn avx2() -> bool {
 
 macro_rules! dispatch {
     ($name:ident, $fast:ident, $generic:ident, ($($arg:ident: $ty:ty),*) $(-> $ret:ty)?) => {
+        #[allow(clippy::too_many_arguments)]
         fn $name($($arg: $ty),*) $(-> $ret)? {
             #[cfg(target_arch = "x86_64")]
             {
@@ -302,6 +303,7 @@ macro_rules! dispatch {
         }
         #[cfg(target_arch = "x86_64")]
         #[target_feature(enable = "avx2,fma")]
+        #[allow(clippy::too_many_arguments)]
         unsafe fn $fast($($arg: $ty),*) $(-> $ret)? {
             $generic($($arg),*)
         }
