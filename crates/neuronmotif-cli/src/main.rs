@@ -16,7 +16,11 @@ use neuronmotif::tomtom::{Distance, TargetDb, Threshold, TomtomParams};
 use neuronmotif::{Pipeline, PipelineConfig};
 
 #[derive(Parser, Debug)]
-#[command(name = "neuronmotif", version, about = "Explain every convolutional neuron of a genomic CNN as DNA motifs (NeuronMotif in Rust)")]
+#[command(
+    name = "neuronmotif",
+    version,
+    about = "Explain every convolutional neuron of a genomic CNN as DNA motifs (NeuronMotif in Rust)"
+)]
 struct Cli {
     #[command(subcommand)]
     command: Command,
@@ -139,10 +143,19 @@ type Result<T> = std::result::Result<T, Box<dyn std::error::Error>>;
 fn dispatch(cli: Cli) -> Result<()> {
     match cli.command {
         Command::Info { model, alphabet } => info(&model, parse_alphabet(&alphabet)?),
-        Command::Convert { input, output, alphabet } => {
+        Command::Convert {
+            input,
+            output,
+            alphabet,
+        } => {
             let m = Model::open(&input, parse_alphabet(&alphabet)?)?;
             m.save(&output)?;
-            println!("wrote {} ({} conv layers, {} parameters)", output.display(), m.conv_count(), m.parameter_count());
+            println!(
+                "wrote {} ({} conv layers, {} parameters)",
+                output.display(),
+                m.conv_count(),
+                m.parameter_count()
+            );
             Ok(())
         }
         Command::Run(args) => run(args),
@@ -175,7 +188,10 @@ fn parse_layers(s: &str) -> Result<RangeInclusive<usize>> {
         return Ok(a.trim().parse().map_err(|_| bad())?..=b.trim().parse().map_err(|_| bad())?);
     }
     if let Some((a, b)) = s.split_once("..") {
-        let (a, b): (usize, usize) = (a.trim().parse().map_err(|_| bad())?, b.trim().parse().map_err(|_| bad())?);
+        let (a, b): (usize, usize) = (
+            a.trim().parse().map_err(|_| bad())?,
+            b.trim().parse().map_err(|_| bad())?,
+        );
         if b <= a {
             return Err(bad().into());
         }
@@ -189,7 +205,10 @@ fn parse_layers(s: &str) -> Result<RangeInclusive<usize>> {
 fn parse_neurons(s: &str) -> Result<Range<usize>> {
     let bad = || format!("--neurons {s:?}: expected K or A..B (0-based channels, end exclusive)");
     if let Some((a, b)) = s.split_once("..=") {
-        let (a, b): (usize, usize) = (a.trim().parse().map_err(|_| bad())?, b.trim().parse().map_err(|_| bad())?);
+        let (a, b): (usize, usize) = (
+            a.trim().parse().map_err(|_| bad())?,
+            b.trim().parse().map_err(|_| bad())?,
+        );
         return Ok(a..b + 1);
     }
     if let Some((a, b)) = s.split_once("..") {
@@ -205,8 +224,13 @@ fn run(args: RunArgs) -> Result<()> {
     config.layers = args.layers.as_deref().map(parse_layers).transpose()?;
     config.neurons = args.neurons.as_deref().map(parse_neurons).transpose()?;
     config.motif_nb = match args.motif_nb.as_str() {
-        "auto" => MotifNb::Auto { max: args.max_motif_nb },
-        n => MotifNb::Fixed(n.parse().map_err(|_| format!("--motif-nb {n:?}: expected auto or a number 1-4"))?),
+        "auto" => MotifNb::Auto {
+            max: args.max_motif_nb,
+        },
+        n => MotifNb::Fixed(
+            n.parse()
+                .map_err(|_| format!("--motif-nb {n:?}: expected auto or a number 1-4"))?,
+        ),
     };
     config.db = args.db;
     config.seed = args.seed;
@@ -229,7 +253,11 @@ fn tomtom(args: TomtomArgs) -> Result<()> {
         Dist::Ed => Distance::Euclidean,
         Dist::Sandelin => Distance::Sandelin,
     };
-    let threshold = if args.evalue { Threshold::EValue(args.thresh) } else { Threshold::QValue(args.thresh) };
+    let threshold = if args.evalue {
+        Threshold::EValue(args.thresh)
+    } else {
+        Threshold::QValue(args.thresh)
+    };
     let qfile = neuronmotif::io::MotifFile::read_path(&args.query, &Default::default())?;
     let tfile = neuronmotif::io::MotifFile::read_path(&args.target, &Default::default())?;
     let params = TomtomParams::new()

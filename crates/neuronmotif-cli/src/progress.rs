@@ -13,15 +13,31 @@ pub struct Bars {
     multi: MultiProgress,
     layer: Mutex<Option<ProgressBar>>,
     quiet: bool,
+    /// Printed before the first layer event (so a run that fails early prints only its error).
+    header: std::sync::Once,
+    model_line: String,
 }
 
 impl Bars {
     pub fn new(quiet: bool, model: &Model) -> Bars {
-        let multi = if quiet { MultiProgress::with_draw_target(ProgressDrawTarget::hidden()) } else { MultiProgress::new() };
-        if !quiet {
-            let _ = multi.println(format!("model: {} conv layers, {} parameters, alphabet {}", model.conv_count(), model.parameter_count(), model.alphabet()));
+        let multi = if quiet {
+            MultiProgress::with_draw_target(ProgressDrawTarget::hidden())
+        } else {
+            MultiProgress::new()
+        };
+        let model_line = format!(
+            "model: {} conv layers, {} parameters, alphabet {}",
+            model.conv_count(),
+            model.parameter_count(),
+            model.alphabet()
+        );
+        Bars {
+            multi,
+            layer: Mutex::new(None),
+            quiet,
+            header: std::sync::Once::new(),
+            model_line,
         }
-        Bars { multi, layer: Mutex::new(None), quiet }
     }
 
     pub fn finish(&self) {
@@ -32,8 +48,15 @@ impl Bars {
         }
     }
 
+    /// A message line: above the bars on a terminal, plain stderr lines in logs and pipes
+    /// (where indicatif hides its output).
     fn println(&self, s: String) {
-        if !self.quiet {
+        if self.quiet {
+            return;
+        }
+        if self.multi.is_hidden() {
+            eprintln!("{s}");
+        } else {
             let _ = self.multi.println(s);
         }
     }
@@ -51,16 +74,22 @@ impl Progress for Bars {
 
 impl PipelineProgress for Bars {
     fn layer_started(&self, layer: usize, neurons: usize, resumed: usize) {
+        self.header
+            .call_once(|| self.println(self.model_line.clone()));
         let bar = self.multi.add(ProgressBar::new(neurons as u64));
         bar.set_style(
-            ProgressStyle::with_template("layer {msg:>3} [{bar:30}] {pos}/{len} neurons  {per_sec}  ETA {eta}")
-                .unwrap_or_else(|_| ProgressStyle::default_bar())
-                .progress_chars("=> "),
+            ProgressStyle::with_template(
+                "layer {msg:>3} [{bar:30}] {pos}/{len} neurons  {per_sec}  ETA {eta}",
+            )
+            .unwrap_or_else(|_| ProgressStyle::default_bar())
+            .progress_chars("=> "),
         );
         bar.set_message(layer.to_string());
         bar.enable_steady_tick(Duration::from_millis(250));
         if resumed > 0 {
-            self.println(format!("layer {layer}: resuming, {resumed} of {neurons} neurons already sampled"));
+            self.println(format!(
+                "layer {layer}: resuming, {resumed} of {neurons} neurons already sampled"
+            ));
         }
         if let Ok(mut g) = self.layer.lock() {
             *g = Some(bar);
@@ -68,7 +97,11 @@ impl PipelineProgress for Bars {
     }
 
     fn layer_skipped(&self, layer: usize) {
-        self.println(format!("layer {layer}: complete in the run directory, skipped"));
+        self.header
+            .call_once(|| self.println(self.model_line.clone()));
+        self.println(format!(
+            "layer {layer}: complete in the run directory, skipped"
+        ));
     }
 
     fn matching(&self, layer: usize, segments: usize) {
@@ -91,7 +124,11 @@ impl PipelineProgress for Bars {
 pub fn print_summary(s: &RunSummary) {
     let neurons: usize = s.layers.iter().map(|l| l.neurons).sum();
     let crms: usize = s.layers.iter().map(|l| l.crms).sum();
-    println!("done: {} layers, {neurons} neurons, {crms} CRMs in {:.1} s", s.layers.len(), s.total_s);
+    println!(
+        "done: {} layers, {neurons} neurons, {crms} CRMs in {:.1} s",
+        s.layers.len(),
+        s.total_s
+    );
     if !s.best_matches.is_empty() {
         println!("best database matches:");
         for (layer, seg, id, name, q) in s.best_matches.iter().take(8) {

@@ -1,0 +1,277 @@
+//! The `neuronmotif` command end to end: outputs, byte-identical resume after a kill, and one
+//! clear error line (non-zero exit, nothing overwritten) for each kind of bad input.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output, Stdio};
+use std::time::{Duration, Instant};
+
+use neuronmotif_cnn::testing::random_model;
+
+fn bin() -> Command {
+    Command::new(env!("CARGO_BIN_EXE_neuronmotif"))
+}
+
+fn run(args: &[&str]) -> Output {
+    bin().args(args).output().expect("the binary runs")
+}
+
+/// A demo2-shaped model (RF 7, 12, 22) with random weights.
+fn model(dir: &Path) -> PathBuf {
+    let p = dir.join("model.safetensors");
+    random_model(&[(7, 6, 2), (3, 5, 2), (3, 4, 1)], 21)
+        .save(&p)
+        .unwrap();
+    p
+}
+
+fn outputs(dir: &Path) -> Vec<(String, Vec<u8>)> {
+    let mut v = Vec::new();
+    for l in 1..=3 {
+        for f in [
+            "crms.meme",
+            "crms.tsv",
+            "segments.meme",
+            "table.safetensors",
+        ] {
+            let p = dir.join(format!("layer{l}/{f}"));
+            v.push((
+                format!("layer{l}/{f}"),
+                std::fs::read(&p).unwrap_or_else(|_| panic!("{} missing", p.display())),
+            ));
+        }
+    }
+    v
+}
+
+#[test]
+fn info_prints_the_layer_plan() {
+    let t = tempfile::tempdir().unwrap();
+    let m = model(t.path());
+    let o = run(&["info", m.to_str().unwrap()]);
+    assert!(o.status.success());
+    let s = String::from_utf8(o.stdout).unwrap();
+    assert!(s.contains("alphabet    ACGT"), "{s}");
+    // RF 7, 12, 22 and T = 1, 2, 4 from the algebra
+    let rows: Vec<Vec<&str>> = s
+        .lines()
+        .filter(|l| l.trim_start().starts_with(char::is_numeric))
+        .map(|l| l.split_whitespace().collect())
+        .collect();
+    let rf: Vec<&str> = rows.iter().map(|r| r[4]).collect();
+    assert_eq!(rf, ["7", "12", "22"], "{s}");
+}
+
+#[test]
+fn run_writes_the_run_directory() {
+    let t = tempfile::tempdir().unwrap();
+    let m = model(t.path());
+    let out = t.path().join("run");
+    let o = run(&[
+        "run",
+        m.to_str().unwrap(),
+        "--out",
+        out.to_str().unwrap(),
+        "--quiet",
+        "--seed",
+        "3",
+    ]);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let tsv = std::fs::read_to_string(out.join("layer3/crms.tsv")).unwrap();
+    assert!(tsv.starts_with("layer\tneuron\tshift\tn_samples\tact_max\tconsensus_act\tconsensus\n"));
+    let run_json: serde_json_value::Value =
+        serde_json_value::parse(&std::fs::read_to_string(out.join("run.json")).unwrap());
+    assert_eq!(run_json.get("status"), Some("complete"));
+    // samples are removed once a layer is complete
+    assert!(!out.join("layer2/samples").exists());
+    // every CRM of the MEME file is a row of the TSV
+    let meme = std::fs::read_to_string(out.join("layer3/crms.meme")).unwrap();
+    assert_eq!(meme.matches("\nMOTIF ").count(), tsv.lines().count() - 1);
+}
+
+#[test]
+fn interrupted_run_resumes_to_identical_bytes() {
+    let t = tempfile::tempdir().unwrap();
+    let m = model(t.path());
+    let full = t.path().join("full");
+    let o = run(&[
+        "run",
+        m.to_str().unwrap(),
+        "--out",
+        full.to_str().unwrap(),
+        "--quiet",
+        "--seed",
+        "9",
+        "--threads",
+        "2",
+    ]);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let want = outputs(&full);
+
+    // kill a second run as soon as layer 2 has saved some samples (mid-layer), then rerun
+    let part = t.path().join("part");
+    let mut child = bin()
+        .args([
+            "run",
+            m.to_str().unwrap(),
+            "--out",
+            part.to_str().unwrap(),
+            "--quiet",
+            "--seed",
+            "9",
+            "--threads",
+            "1",
+        ])
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let t0 = Instant::now();
+    let mut killed_mid_layer = false;
+    while t0.elapsed() < Duration::from_secs(120) {
+        if let Ok(Some(_)) = child.try_wait() {
+            break;
+        }
+        let samples = part.join("layer2/samples");
+        if samples.is_dir() && std::fs::read_dir(&samples).map(|d| d.count()).unwrap_or(0) > 0 {
+            child.kill().unwrap();
+            killed_mid_layer = true;
+            break;
+        }
+        std::thread::sleep(Duration::from_millis(2));
+    }
+    let _ = child.wait();
+    assert!(
+        killed_mid_layer,
+        "the run finished before it could be interrupted"
+    );
+    assert!(!part.join("layer3/table.safetensors").exists());
+    let o = run(&[
+        "run",
+        m.to_str().unwrap(),
+        "--out",
+        part.to_str().unwrap(),
+        "--seed",
+        "9",
+        "--threads",
+        "2",
+    ]);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let stderr = String::from_utf8_lossy(&o.stderr);
+    assert!(
+        stderr.contains("layer 1: complete in the run directory, skipped"),
+        "{stderr}"
+    );
+    for ((name, a), (_, b)) in outputs(&part).iter().zip(&want) {
+        assert!(a == b, "{name} differs after resume");
+    }
+}
+
+#[test]
+fn bad_inputs_give_one_clear_line() {
+    let t = tempfile::tempdir().unwrap();
+    let m = model(t.path());
+    let ms = m.to_str().unwrap();
+    let out = t.path().join("o");
+    let os = out.to_str().unwrap();
+    let check = |args: &[&str], needle: &str| {
+        let o = run(args);
+        assert!(!o.status.success(), "{args:?} succeeded");
+        let e = String::from_utf8(o.stderr).unwrap();
+        assert_eq!(e.lines().count(), 1, "{args:?}: {e}");
+        assert!(
+            e.starts_with("error: ") && e.contains(needle),
+            "{args:?}: {e}"
+        );
+    };
+    check(
+        &["info", "/no/such/model.safetensors"],
+        "/no/such/model.safetensors",
+    );
+    check(
+        &["run", ms, "--out", os, "--layers", "1..=9"],
+        "out of range",
+    );
+    check(
+        &["run", ms, "--out", os, "--layers", "2..=3"],
+        "layer 1's table",
+    );
+    // an unsupported layer
+    let bad = t.path().join("lstm.safetensors");
+    let arch = r#"{"version":1,"layers":[{"op":"conv1d","name":"c","in_channels":4,"out_channels":1,"kernel_size":2},{"op":"lstm"}]}"#;
+    let w: Vec<u8> = [0.5f32; 8].iter().flat_map(|v| v.to_le_bytes()).collect();
+    let b: Vec<u8> = 0f32.to_le_bytes().to_vec();
+    let st = safetensors_bytes(
+        arch,
+        &[("c.weight", vec![1, 4, 2], &w), ("c.bias", vec![1], &b)],
+    );
+    std::fs::write(&bad, st).unwrap();
+    check(&["info", bad.to_str().unwrap()], "unsupported op \"lstm\"");
+
+    // a finished run, then a corrupt table and a different seed: errors, nothing overwritten
+    let o = run(&["run", ms, "--out", os, "--quiet", "--layers", "1..=2"]);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let meme_before = std::fs::read(out.join("layer2/crms.meme")).unwrap();
+    check(
+        &["run", ms, "--out", os, "--seed", "5"],
+        "another model, seed or parameters",
+    );
+    std::fs::write(out.join("layer2/table.safetensors"), b"garbage").unwrap();
+    check(
+        &["run", ms, "--out", os, "--quiet"],
+        "layer2/table.safetensors",
+    );
+    assert_eq!(
+        std::fs::read(out.join("layer2/crms.meme")).unwrap(),
+        meme_before
+    );
+    assert!(!out.join("layer3").exists());
+}
+
+/// A minimal safetensors writer for the unsupported-layer file.
+fn safetensors_bytes(arch: &str, tensors: &[(&str, Vec<usize>, &[u8])]) -> Vec<u8> {
+    let mut header = String::from("{");
+    let mut offset = 0;
+    for (i, (name, shape, data)) in tensors.iter().enumerate() {
+        if i > 0 {
+            header.push(',');
+        }
+        header.push_str(&format!(
+            "\"{name}\":{{\"dtype\":\"F32\",\"shape\":{shape:?},\"data_offsets\":[{offset},{}]}}",
+            offset + data.len()
+        ));
+        offset += data.len();
+    }
+    header.push_str(&format!(
+        ",\"__metadata__\":{{\"neuronmotif.architecture\":{}}}}}",
+        serde_json_value::quote(arch)
+    ));
+    while header.len() % 8 != 0 {
+        header.push(' ');
+    }
+    let mut out = (header.len() as u64).to_le_bytes().to_vec();
+    out.extend_from_slice(header.as_bytes());
+    for (_, _, d) in tensors {
+        out.extend_from_slice(d);
+    }
+    out
+}
+
+/// Just enough JSON for these tests (no serde_json dependency in the CLI crate).
+mod serde_json_value {
+    pub struct Value(String);
+    pub fn parse(s: &str) -> Value {
+        Value(s.to_string())
+    }
+    impl Value {
+        pub fn get(&self, key: &str) -> Option<&str> {
+            let k = format!("\"{key}\": \"");
+            let i = self.0.find(&k)? + k.len();
+            let end = self.0[i..].find('"')?;
+            Some(&self.0[i..i + end])
+        }
+    }
+    pub fn quote(s: &str) -> String {
+        format!("\"{}\"", s.replace('\\', "\\\\").replace('"', "\\\""))
+    }
+}
