@@ -264,6 +264,71 @@ impl Bufs {
         }
     }
 
+    /// The strongest route from neuron `channel` (output `position`) of the last conv down to
+    /// the first conv, after a full forward: at each convolution the input unit with the
+    /// largest contribution `w · a` is followed, at each max-pool the winning position. Writes,
+    /// per sequence, the input position where the route's first-layer unit starts.
+    pub(crate) fn route(
+        &self,
+        sub: &Substructure,
+        plan: &Plan,
+        n: usize,
+        channel: usize,
+        position: usize,
+        out: &mut [u32],
+    ) {
+        let last = sub.stages.len() - 1;
+        for (b, slot) in out.iter_mut().enumerate().take(n) {
+            let (mut pos, mut ch) = (position, channel);
+            for i in (0..=last).rev() {
+                let (lin, cin) = (plan.in_len(i), plan.in_ch(i));
+                match &sub.stages[i] {
+                    Stage::Conv(c) => {
+                        if i == 0 {
+                            pos *= c.s;
+                            break;
+                        }
+                        // the input unit contributing most to unit (pos, ch)
+                        let input = &self.acts[i - 1];
+                        let (mut best, mut bv) = ((0, 0), f32::NEG_INFINITY);
+                        for t in 0..c.k {
+                            let q = pos * c.s + t * c.d;
+                            let row = &input[(b * lin + q) * cin..(b * lin + q + 1) * cin];
+                            for (ci, &a) in row.iter().enumerate() {
+                                let v = a * c.w[(t * cin + ci) * c.cout + ch];
+                                if v > bv {
+                                    bv = v;
+                                    best = (q, ci);
+                                }
+                            }
+                        }
+                        (pos, ch) = best;
+                    }
+                    Stage::Pool { kernel, stride } => {
+                        let input = if i == 0 {
+                            &self.input
+                        } else {
+                            &self.acts[i - 1]
+                        };
+                        let start = pos * stride;
+                        let mut bj = 0;
+                        let mut bv = input[(b * lin + start) * cin + ch];
+                        for j in 1..*kernel {
+                            let v = input[(b * lin + start + j) * cin + ch];
+                            if v > bv {
+                                bv = v;
+                                bj = j;
+                            }
+                        }
+                        pos = start + bj;
+                    }
+                    Stage::Relu { .. } | Stage::Affine { .. } => {}
+                }
+            }
+            *slot = pos as u32;
+        }
+    }
+
     /// Gradient of neuron `channel` at output `position` of the last conv with respect to the
     /// chunk's one-hot input, written to `grad_out` (`[n, len, 4]`). Needs a full forward first.
     pub(crate) fn backward(

@@ -333,7 +333,9 @@ impl Model {
             #[cfg(not(feature = "keras"))]
             return Err(CnnError::Keras {
                 path: path.to_path_buf(),
-                message: format!("HDF5 input needs the `keras` feature (alphabet {keras_alphabet})"),
+                message: format!(
+                    "HDF5 input needs the `keras` feature (alphabet {keras_alphabet})"
+                ),
             });
         }
         Self::from_safetensors(&bytes, path)

@@ -510,6 +510,36 @@ impl Substructure {
         Ok(())
     }
 
+    /// For each sequence, where the strongest route from neuron (L, `channel`) (output 0) down
+    /// the network reaches the input: at each convolution follow the input unit with the largest
+    /// contribution (weight × activation), at each max-pool the winning position; the result is
+    /// the input position (bp) where that route's first-layer unit starts.
+    ///
+    /// This is the exact counterpart of NeuronMotif's shift state: two sequences whose routes
+    /// start at different positions are the same lower motif seen through different pool
+    /// winners.
+    pub fn strongest_route<'a>(
+        &self,
+        batch: impl Into<Batch<'a>>,
+        channel: usize,
+    ) -> Result<Vec<u32>, CnnError> {
+        let batch = batch.into();
+        self.check_channel(channel)?;
+        let plan = self.check_batch(&batch)?;
+        let mut out = vec![0u32; batch.len()];
+        let chunk = self.chunk;
+        out.par_chunks_mut(chunk).enumerate().for_each_init(
+            || Bufs::new(self, &plan),
+            |bufs, (ci, dst)| {
+                let n = dst.len();
+                bufs.load(&batch, ci * chunk..ci * chunk + n);
+                bufs.forward(self, &plan, n, self.stages.len(), None);
+                bufs.route(self, &plan, n, channel, 0, dst);
+            },
+        );
+        Ok(out)
+    }
+
     /// Run `f(bufs, chunk_len, dst)` over the batch in parallel chunks, `per` output floats per
     /// sequence.
     fn par_chunks(

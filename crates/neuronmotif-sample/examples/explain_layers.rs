@@ -54,11 +54,12 @@ fn main() {
             println!("layer {layer} neuron {k}: {:?}, {} samples, motif_nb {} (tried {:?}), {} CRMs, {:.2}s + {:.2}s", r.mode, r.samples, r.motif_nb, r.tried, r.crms.len(), r.sampling_s, r.decoupling_s);
             for c in r.crms.iter().take(6) {
                 println!(
-                    "   {} {} {}  ic {:.1}",
+                    "   {} {} {}  ic {:.1}  route {:?}",
                     c.id(),
                     c.alt_name(),
                     c.ppm.consensus(),
-                    c.ppm.total_ic_bits()
+                    c.ppm.total_ic_bits(),
+                    c.route
                 );
             }
             crms.extend(r.crms);

@@ -10,7 +10,7 @@ use crate::crm::binned_ppm;
 use crate::kmeans;
 use crate::params::ValidDecoupleParams;
 use crate::rng::{Purpose, Streams};
-use crate::{Crm, SampleError, SampleSet};
+use crate::{Crm, RouteSummary, SampleError, SampleSet};
 
 /// Samples per feature-map evaluation (bounds memory on wide maps).
 const FEATURE_CHUNK: usize = 2048;
@@ -109,6 +109,11 @@ pub(crate) fn decouple(
     for (c, &a) in crms.iter_mut().zip(conact.column(0)) {
         c.conact = a;
     }
+    // where each sample's strongest route enters the input: the bp offset behind a shift state
+    let routes = sub.strongest_route(Batch::Codes(samples.codes.view()), channel)?;
+    for (c, leaf) in crms.iter_mut().zip(&leaves) {
+        c.route = route_summary(leaf.idx.iter().map(|&i| routes[i]));
+    }
     Ok(crms)
 }
 
@@ -205,6 +210,24 @@ fn split(
         )?;
     }
     Ok(())
+}
+
+/// The most common route start of a cluster and the fraction of its samples that share it
+/// (ties to the smaller offset).
+fn route_summary(starts: impl Iterator<Item = u32>) -> Option<RouteSummary> {
+    let mut counts = std::collections::BTreeMap::<u32, usize>::new();
+    let mut n = 0usize;
+    for s in starts {
+        *counts.entry(s).or_default() += 1;
+        n += 1;
+    }
+    let (&offset, &c) = counts
+        .iter()
+        .max_by(|a, b| a.1.cmp(b.1).then(b.0.cmp(a.0)))?;
+    Some(RouteSummary {
+        offset_bp: offset as usize,
+        purity: c as f32 / n as f32,
+    })
 }
 
 /// Conv layer `l`'s feature map (post-batchnorm, pre-activation) of the samples `idx`,

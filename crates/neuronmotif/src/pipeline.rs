@@ -8,11 +8,16 @@ use std::time::Instant;
 use neuronmotif_cnn::Model;
 use neuronmotif_core::Alphabet;
 use neuronmotif_field::LayerPlan;
-use neuronmotif_sample::{explain_layer, DecoupleParams, LayerContext, LayerTable, MotifNb, Progress, SamplerParams, SamplingMode, SeedSource};
+use neuronmotif_sample::{
+    explain_layer, DecoupleParams, LayerContext, LayerTable, MotifNb, Progress, SamplerParams,
+    SamplingMode, SeedSource,
+};
 use neuronmotif_tomtom::{TomtomMatch, TomtomParams};
 
 use crate::matching::{crm_segments, match_segments, matched_targets, Database};
-use crate::run_dir::{atomic_write, crm_motifs, crms_tsv, layer_dir, meme_text, LayerSummary, RunJson};
+use crate::run_dir::{
+    atomic_write, crm_motifs, crms_tsv, layer_dir, meme_text, routes_tsv, LayerSummary, RunJson,
+};
 use crate::store::DiskStore;
 use crate::Error;
 
@@ -114,7 +119,11 @@ impl Pipeline {
     /// Load and validate everything; nothing is written yet.
     pub fn new(config: PipelineConfig) -> Result<Pipeline, Error> {
         config.sampler.clone().check()?;
-        DecoupleParams { motif_nb: config.motif_nb, ..config.decouple.clone() }.check()?;
+        DecoupleParams {
+            motif_nb: config.motif_nb,
+            ..config.decouple.clone()
+        }
+        .check()?;
         let model = Model::open(&config.model, config.keras_alphabet)?;
         let n = model.conv_count();
         let layers = config.layers.clone().unwrap_or(1..=n);
@@ -136,7 +145,13 @@ impl Pipeline {
             None => None,
         };
         let fingerprint = fingerprint(&config, &model)?;
-        Ok(Pipeline { config, model, layers, db, fingerprint })
+        Ok(Pipeline {
+            config,
+            model,
+            layers,
+            db,
+            fingerprint,
+        })
     }
 
     /// The loaded model.
@@ -172,7 +187,11 @@ impl Pipeline {
         let mut run = self.run_json(prior.map(|p| p.results).unwrap_or_default());
         run.write(out)?;
         let sampler = self.config.sampler.clone().check()?;
-        let decouple = DecoupleParams { motif_nb: self.config.motif_nb, ..self.config.decouple.clone() }.check()?;
+        let decouple = DecoupleParams {
+            motif_nb: self.config.motif_nb,
+            ..self.config.decouple.clone()
+        }
+        .check()?;
         let first = *self.layers.start();
         let mut prev: Option<LayerTable> = if first > 1 {
             let p = layer_dir(out, first - 1).join("table.safetensors");
@@ -197,8 +216,12 @@ impl Pipeline {
                 prev = Some(self.load_table(&table_path, layer)?);
                 continue;
             }
-            let (summary, table, layer_best) = self.run_layer(layer, prev.as_ref(), &sampler, &decouple, progress)?;
-            table.save(&table_path).map_err(|e| Error::RunDir { path: table_path.clone(), message: e.to_string() })?;
+            let (summary, table, layer_best) =
+                self.run_layer(layer, prev.as_ref(), &sampler, &decouple, progress)?;
+            table.save(&table_path).map_err(|e| Error::RunDir {
+                path: table_path.clone(),
+                message: e.to_string(),
+            })?;
             run.results.retain(|r| r.layer != layer);
             run.results.push(summary.clone());
             run.results.sort_by_key(|r| r.layer);
@@ -210,12 +233,22 @@ impl Pipeline {
         run.status = "complete".into();
         run.total_s = t0.elapsed().as_secs_f64();
         run.write(out)?;
-        Ok(RunSummary { out: out.clone(), layers: run.results, best_matches: best, total_s: run.total_s })
+        Ok(RunSummary {
+            out: out.clone(),
+            layers: run.results,
+            best_matches: best,
+            total_s: run.total_s,
+        })
     }
 
     fn load_table(&self, path: &Path, layer: usize) -> Result<LayerTable, Error> {
         let t = LayerTable::load(path)?;
-        let sub_rf = self.model.geometry().receptive_field(layer).map_err(neuronmotif_cnn::CnnError::from)?.len;
+        let sub_rf = self
+            .model
+            .geometry()
+            .receptive_field(layer)
+            .map_err(neuronmotif_cnn::CnnError::from)?
+            .len;
         let channels = self.model.conv(layer)?.out_channels();
         if t.layer != layer || t.rf != sub_rf || t.neurons != channels {
             return Err(Error::RunDir {
@@ -237,7 +270,14 @@ impl Pipeline {
         sampler: &neuronmotif_sample::ValidSamplerParams,
         decouple: &neuronmotif_sample::ValidDecoupleParams,
         progress: &dyn PipelineProgress,
-    ) -> Result<(LayerSummary, LayerTable, Vec<(usize, String, String, String, f64)>), Error> {
+    ) -> Result<
+        (
+            LayerSummary,
+            LayerTable,
+            Vec<(usize, String, String, String, f64)>,
+        ),
+        Error,
+    > {
         let t0 = Instant::now();
         let out = &self.config.out;
         let dir = layer_dir(out, layer);
@@ -250,11 +290,26 @@ impl Pipeline {
         let store = DiskStore::new(&dir.join("samples"), sub.input_len());
         progress.layer_started(layer, neurons.len(), store.count(&neurons));
         let seeds = prev.map(|t| SeedSource::new(t, sampler));
-        let ctx = LayerContext { sub: &sub, geometry: self.model.geometry(), seeds: seeds.as_ref(), sampler, decouple, seed: self.config.seed };
+        let ctx = LayerContext {
+            sub: &sub,
+            geometry: self.model.geometry(),
+            seeds: seeds.as_ref(),
+            sampler,
+            decouple,
+            seed: self.config.seed,
+        };
         let result = explain_layer(&ctx, &neurons, &store, progress)?;
-        let crms: Vec<_> = result.neurons.iter().flat_map(|n| n.crms.iter().cloned()).collect();
-        atomic_write(&dir.join("crms.meme"), meme_text(&crm_motifs(&crms))?.as_bytes())?;
+        let crms: Vec<_> = result
+            .neurons
+            .iter()
+            .flat_map(|n| n.crms.iter().cloned())
+            .collect();
+        atomic_write(
+            &dir.join("crms.meme"),
+            meme_text(&crm_motifs(&crms))?.as_bytes(),
+        )?;
         atomic_write(&dir.join("crms.tsv"), crms_tsv(&crms).as_bytes())?;
+        atomic_write(&dir.join("routes.tsv"), routes_tsv(&crms).as_bytes())?;
         let segments = crm_segments(&crms)?;
         atomic_write(&dir.join("segments.meme"), meme_text(&segments)?.as_bytes())?;
         let t_match = Instant::now();
@@ -264,15 +319,25 @@ impl Pipeline {
             progress.matching(layer, segments.len());
             let matches = match_segments(db, &segments)?;
             let mut tsv = Vec::new();
-            neuronmotif_tomtom::tsv::write_tsv(&mut tsv, matches.iter(), &self.config.command_line).map_err(|e| Error::file(&dir.join("matches.tsv"), e))?;
+            neuronmotif_tomtom::tsv::write_tsv(&mut tsv, matches.iter(), &self.config.command_line)
+                .map_err(|e| Error::file(&dir.join("matches.tsv"), e))?;
             atomic_write(&dir.join("matches.tsv"), &tsv)?;
-            atomic_write(&dir.join("matched.meme"), meme_text(&matched_targets(db, &matches))?.as_bytes())?;
-            matched_segments = matches.iter().map(|m| &*m.query_id).collect::<std::collections::BTreeSet<_>>().len();
+            atomic_write(
+                &dir.join("matched.meme"),
+                meme_text(&matched_targets(db, &matches))?.as_bytes(),
+            )?;
+            matched_segments = matches
+                .iter()
+                .map(|m| &*m.query_id)
+                .collect::<std::collections::BTreeSet<_>>()
+                .len();
             best = best_per_layer(layer, &matches, db);
         }
         let matching_s = t_match.elapsed().as_secs_f64();
         if !self.config.keep_samples {
-            store.remove().map_err(|e| Error::file(&dir.join("samples"), e))?;
+            store
+                .remove()
+                .map_err(|e| Error::file(&dir.join("samples"), e))?;
         }
         let summary = LayerSummary {
             layer,
@@ -282,14 +347,23 @@ impl Pipeline {
             motif_nb: result.motif_nb,
             motif_nb_tried: result.tried.clone(),
             samples: result.neurons.iter().map(|n| n.samples).sum(),
-            resumed: result.neurons.iter().filter(|n| n.mode == SamplingMode::Resumed).count(),
+            resumed: result
+                .neurons
+                .iter()
+                .filter(|n| n.mode == SamplingMode::Resumed)
+                .count(),
             sampling_s: result.neurons.iter().map(|n| n.sampling_s).sum(),
             decoupling_s: result.neurons.iter().map(|n| n.decoupling_s).sum(),
             matching_s,
             segments: (segments.len(), matched_segments),
             wall_s: t0.elapsed().as_secs_f64(),
         };
-        let table = LayerTable { layer, rf: sub.input_len(), neurons: channels, crms };
+        let table = LayerTable {
+            layer,
+            rf: sub.input_len(),
+            neurons: channels,
+            crms,
+        };
         Ok((summary, table, best))
     }
 
@@ -311,9 +385,16 @@ impl Pipeline {
                 "layers": plan.unwrap_or_default(),
             }),
             seed: self.config.seed,
-            threads: self.config.threads.unwrap_or_else(rayon::current_num_threads),
+            threads: self
+                .config
+                .threads
+                .unwrap_or_else(rayon::current_num_threads),
             layers: self.layers.clone().collect(),
-            neurons: self.config.neurons.as_ref().map_or_else(|| "all".into(), |r| format!("{}..{}", r.start, r.end)),
+            neurons: self
+                .config
+                .neurons
+                .as_ref()
+                .map_or_else(|| "all".into(), |r| format!("{}..{}", r.start, r.end)),
             motif_nb: match self.config.motif_nb {
                 MotifNb::Auto { max } => serde_json::json!({"auto": {"max": max}}),
                 MotifNb::Fixed(m) => serde_json::json!(m),
@@ -328,23 +409,44 @@ impl Pipeline {
     }
 }
 
-fn best_per_layer(layer: usize, matches: &[TomtomMatch], db: &Database) -> Vec<(usize, String, String, String, f64)> {
+fn best_per_layer(
+    layer: usize,
+    matches: &[TomtomMatch],
+    db: &Database,
+) -> Vec<(usize, String, String, String, f64)> {
     let mut v: Vec<&TomtomMatch> = matches.iter().collect();
-    v.sort_by(|a, b| a.q_value.total_cmp(&b.q_value).then(a.p_value.total_cmp(&b.p_value)));
+    v.sort_by(|a, b| {
+        a.q_value
+            .total_cmp(&b.q_value)
+            .then(a.p_value.total_cmp(&b.p_value))
+    });
     let mut seen = std::collections::BTreeSet::new();
     v.into_iter()
         .filter(|m| seen.insert(m.query_id.to_string()))
         .take(10)
         .map(|m| {
-            let name = db.motifs.iter().find(|d| d.id == *m.target_id).and_then(|d| d.name.clone()).unwrap_or_default();
-            (layer, m.query_id.to_string(), m.target_id.to_string(), name, m.q_value)
+            let name = db
+                .motifs
+                .iter()
+                .find(|d| d.id == *m.target_id)
+                .and_then(|d| d.name.clone())
+                .unwrap_or_default();
+            (
+                layer,
+                m.query_id.to_string(),
+                m.target_id.to_string(),
+                name,
+                m.q_value,
+            )
         })
         .collect()
 }
 
 /// FNV-1a, enough to notice a changed model or database file.
 fn fnv(bytes: &[u8]) -> u64 {
-    bytes.iter().fold(0xcbf2_9ce4_8422_2325u64, |h, &b| (h ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3))
+    bytes.iter().fold(0xcbf2_9ce4_8422_2325u64, |h, &b| {
+        (h ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3)
+    })
 }
 
 /// Everything that determines the outputs. Threads and the layer range do not.

@@ -14,7 +14,10 @@ use crate::Error;
 pub fn atomic_write(path: &Path, bytes: &[u8]) -> Result<(), Error> {
     let dir = path.parent().unwrap_or(Path::new("."));
     std::fs::create_dir_all(dir).map_err(|e| Error::file(dir, e))?;
-    let name = path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+    let name = path
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default();
     let tmp = dir.join(format!(".{name}.tmp-{}", std::process::id()));
     std::fs::write(&tmp, bytes).map_err(|e| Error::file(&tmp, e))?;
     std::fs::rename(&tmp, path).map_err(|e| Error::file(path, e))
@@ -39,14 +42,41 @@ pub fn crm_motifs(crms: &[Crm]) -> Vec<Motif> {
 
 /// MEME text of motifs (uniform background, both strands).
 pub fn meme_text(motifs: &[Motif]) -> Result<String, Error> {
-    Ok(neuronmotif_io::write_string(Format::Meme, motifs, &WriteOptions::default())?)
+    Ok(neuronmotif_io::write_string(
+        Format::Meme,
+        motifs,
+        &WriteOptions::default(),
+    )?)
 }
 
 /// `crms.tsv`: `layer neuron shift n_samples act_max consensus_act consensus`.
 pub fn crms_tsv(crms: &[Crm]) -> String {
-    let mut s = String::from("layer\tneuron\tshift\tn_samples\tact_max\tconsensus_act\tconsensus\n");
+    let mut s =
+        String::from("layer\tneuron\tshift\tn_samples\tact_max\tconsensus_act\tconsensus\n");
     for c in crms {
-        let _ = writeln!(s, "{}\t{}\t{}\t{}\t{:.6}\t{:.6}\t{}", c.layer, c.neuron, c.shift, c.n, c.act_max, c.conact, c.ppm.consensus());
+        let _ = writeln!(
+            s,
+            "{}\t{}\t{}\t{}\t{:.6}\t{:.6}\t{}",
+            c.layer,
+            c.neuron,
+            c.shift,
+            c.n,
+            c.act_max,
+            c.conact,
+            c.ppm.consensus()
+        );
+    }
+    s
+}
+
+/// `routes.tsv`: `id offset_bp purity` — where the exact argmax route of each CRM's samples
+/// enters the receptive field, and how many of its samples share it.
+pub fn routes_tsv(crms: &[Crm]) -> String {
+    let mut s = String::from("id\toffset_bp\tpurity\n");
+    for c in crms {
+        if let Some(r) = &c.route {
+            let _ = writeln!(s, "{}\t{}\t{:.4}", c.id(), r.offset_bp, r.purity);
+        }
     }
     s
 }
@@ -123,10 +153,12 @@ impl RunJson {
             return Ok(None);
         }
         let text = std::fs::read_to_string(&p).map_err(|e| Error::file(&p, e))?;
-        serde_json::from_str(&text).map(Some).map_err(|e| Error::RunDir {
-            path: p,
-            message: format!("not a neuronmotif run.json ({e}); use another --out directory"),
-        })
+        serde_json::from_str(&text)
+            .map(Some)
+            .map_err(|e| Error::RunDir {
+                path: p,
+                message: format!("not a neuronmotif run.json ({e}); use another --out directory"),
+            })
     }
 
     /// Write it atomically.
