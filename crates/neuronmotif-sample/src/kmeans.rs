@@ -9,13 +9,13 @@
 use ndarray::{Array2, ArrayView2};
 use rand::Rng;
 
-/// Cluster centres, `[k, dim]`.
+/// Cluster centres, `[k, dim]` (one row per cluster).
 #[derive(Debug, Clone, PartialEq)]
-pub(crate) struct Centers(pub Array2<f32>);
+pub struct Centers(pub Array2<f32>);
 
 /// Fit `k` centres to the rows of `x` with weights `w` (all > 0), keeping the best of `runs`
 /// restarts by weighted inertia.
-pub(crate) fn fit(
+pub fn fit(
     x: ArrayView2<'_, f32>,
     w: &[f32],
     k: usize,
@@ -260,7 +260,7 @@ fn mean_variance(x: &[f32], dim: usize) -> f64 {
 }
 
 /// Index of the nearest centre of every row (ties to the lower index).
-pub(crate) fn assign(x: ArrayView2<'_, f32>, c: &Centers) -> Vec<usize> {
+pub fn assign(x: ArrayView2<'_, f32>, c: &Centers) -> Vec<usize> {
     let x = x.as_standard_layout();
     let (n, dim) = x.dim();
     let cs = c.0.as_standard_layout();

@@ -24,7 +24,7 @@ mod archive;
 mod crm;
 mod decouple;
 mod error;
-mod kmeans;
+pub mod kmeans;
 mod layer;
 mod neuron;
 mod params;
