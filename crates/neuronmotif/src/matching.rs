@@ -24,10 +24,16 @@ impl Database {
     pub fn open(path: &Path, params: TomtomParams) -> Result<Database, Error> {
         let file = MotifFile::read_path(path, &ReadOptions::default())?;
         if file.motifs.is_empty() {
-            return Err(Error::Config(format!("{}: the motif database holds no motifs", path.display())));
+            return Err(Error::Config(format!(
+                "{}: the motif database holds no motifs",
+                path.display()
+            )));
         }
         let targets = TargetDb::new(motifs_from_file(&file)?, &params.check()?)?;
-        Ok(Database { motifs: file.motifs, targets })
+        Ok(Database {
+            motifs: file.motifs,
+            targets,
+        })
     }
 }
 
@@ -37,9 +43,19 @@ pub fn crm_segments(crms: &[Crm]) -> Result<Vec<Motif>, Error> {
     let params = SegmentParams::report();
     let mut out = Vec::new();
     for c in crms {
-        for seg in c.ppm.segments(c.n as f64, &params).map_err(neuronmotif_sample::SampleError::from)? {
-            let ppm = c.ppm.slice(seg.range.clone()).map_err(neuronmotif_sample::SampleError::from)?;
-            let mut m = Motif::from_ppm(format!("{}_{}-{}", c.id(), seg.range.start, seg.range.end), ppm);
+        for seg in c
+            .ppm
+            .segments(c.n as f64, &params)
+            .map_err(neuronmotif_sample::SampleError::from)?
+        {
+            let ppm = c
+                .ppm
+                .slice(seg.range.clone())
+                .map_err(neuronmotif_sample::SampleError::from)?;
+            let mut m = Motif::from_ppm(
+                format!("{}_{}-{}", c.id(), seg.range.start, seg.range.end),
+                ppm,
+            );
             m.name = Some(c.alt_name());
             m.nsites = Some(c.n as f64);
             out.push(m);
@@ -58,5 +74,9 @@ pub fn match_segments(db: &Database, segments: &[Motif]) -> Result<Vec<TomtomMat
 /// The database motifs that appear as targets.
 pub fn matched_targets(db: &Database, matches: &[TomtomMatch]) -> Vec<Motif> {
     let ids: BTreeSet<&str> = matches.iter().map(|m| &*m.target_id).collect();
-    db.motifs.iter().filter(|m| ids.contains(m.id.as_str())).cloned().collect()
+    db.motifs
+        .iter()
+        .filter(|m| ids.contains(m.id.as_str()))
+        .cloned()
+        .collect()
 }

@@ -21,7 +21,10 @@ pub struct DiskStore {
 impl DiskStore {
     /// A store in `dir` for samples `rf` bp long.
     pub fn new(dir: &Path, rf: usize) -> DiskStore {
-        DiskStore { dir: dir.to_path_buf(), rf }
+        DiskStore {
+            dir: dir.to_path_buf(),
+            rf,
+        }
     }
 
     fn path(&self, neuron: usize) -> PathBuf {
@@ -43,7 +46,10 @@ impl DiskStore {
 }
 
 fn err(path: &Path, message: String) -> SampleError {
-    SampleError::Table { path: path.display().to_string(), message }
+    SampleError::Table {
+        path: path.display().to_string(),
+        message,
+    }
 }
 
 impl SampleStore for DiskStore {
@@ -52,19 +58,48 @@ impl SampleStore for DiskStore {
         if !p.exists() {
             return Ok(None);
         }
-        let bytes = std::fs::read(&p).map_err(|source| SampleError::Io { path: p.display().to_string(), source })?;
-        let st = SafeTensors::deserialize(&bytes).map_err(|e| err(&p, format!("corrupt sample file ({e}); delete it to sample again")))?;
-        let codes = st.tensor("codes").map_err(|_| err(&p, "no codes tensor".into()))?;
-        let act = st.tensor("act").map_err(|_| err(&p, "no act tensor".into()))?;
+        let bytes = std::fs::read(&p).map_err(|source| SampleError::Io {
+            path: p.display().to_string(),
+            source,
+        })?;
+        let st = SafeTensors::deserialize(&bytes).map_err(|e| {
+            err(
+                &p,
+                format!("corrupt sample file ({e}); delete it to sample again"),
+            )
+        })?;
+        let codes = st
+            .tensor("codes")
+            .map_err(|_| err(&p, "no codes tensor".into()))?;
+        let act = st
+            .tensor("act")
+            .map_err(|_| err(&p, "no act tensor".into()))?;
         let n = act.shape().first().copied().unwrap_or(0);
-        if codes.dtype() != Dtype::U8 || act.dtype() != Dtype::F32 || codes.shape() != [n, self.rf] || act.shape() != [n] {
-            return Err(err(&p, format!("unexpected shapes {:?} / {:?}, expected [n, {}] u8 and [n] f32", codes.shape(), act.shape(), self.rf)));
+        if codes.dtype() != Dtype::U8
+            || act.dtype() != Dtype::F32
+            || codes.shape() != [n, self.rf]
+            || act.shape() != [n]
+        {
+            return Err(err(
+                &p,
+                format!(
+                    "unexpected shapes {:?} / {:?}, expected [n, {}] u8 and [n] f32",
+                    codes.shape(),
+                    act.shape(),
+                    self.rf
+                ),
+            ));
         }
         if codes.data().iter().any(|&c| c > 3) {
             return Err(err(&p, "base codes outside 0..=3".into()));
         }
-        let a: Vec<f32> = act.data().chunks_exact(4).map(|c| f32::from_le_bytes([c[0], c[1], c[2], c[3]])).collect();
-        let codes = Array2::from_shape_vec((n, self.rf), codes.data().to_vec()).map_err(|e| err(&p, e.to_string()))?;
+        let a: Vec<f32> = act
+            .data()
+            .chunks_exact(4)
+            .map(|c| f32::from_le_bytes([c[0], c[1], c[2], c[3]]))
+            .collect();
+        let codes = Array2::from_shape_vec((n, self.rf), codes.data().to_vec())
+            .map_err(|e| err(&p, e.to_string()))?;
         Ok(Some(SampleSet { codes, act: a }))
     }
 
@@ -74,10 +109,18 @@ impl SampleStore for DiskStore {
         let act: Vec<u8> = samples.act.iter().flat_map(|v| v.to_le_bytes()).collect();
         let n = samples.len();
         let views = vec![
-            ("codes".to_string(), TensorView::new(Dtype::U8, vec![n, self.rf], &codes).map_err(|e| err(&p, e.to_string()))?),
-            ("act".to_string(), TensorView::new(Dtype::F32, vec![n], &act).map_err(|e| err(&p, e.to_string()))?),
+            (
+                "codes".to_string(),
+                TensorView::new(Dtype::U8, vec![n, self.rf], &codes)
+                    .map_err(|e| err(&p, e.to_string()))?,
+            ),
+            (
+                "act".to_string(),
+                TensorView::new(Dtype::F32, vec![n], &act).map_err(|e| err(&p, e.to_string()))?,
+            ),
         ];
-        let bytes = safetensors::serialize(views, None::<HashMap<String, String>>).map_err(|e| err(&p, e.to_string()))?;
+        let bytes = safetensors::serialize(views, None::<HashMap<String, String>>)
+            .map_err(|e| err(&p, e.to_string()))?;
         atomic_write(&p, &bytes).map_err(|e| err(&p, e.to_string()))
     }
 }
