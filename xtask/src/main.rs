@@ -5,7 +5,12 @@
 
 use std::process::ExitCode;
 
+mod bench_cnn;
 mod bench_tomtom;
+mod jaspar_subset;
+mod planted;
+mod score;
+mod train_demo;
 
 /// One task: its name, a one-line summary, and its entry point (receives the remaining args).
 struct Task {
@@ -14,11 +19,38 @@ struct Task {
     run: fn(&[String]) -> Result<(), String>,
 }
 
-const TASKS: &[Task] = &[Task {
-    name: "bench-tomtom",
-    about: "time neuronmotif-tomtom and memelite side by side (needs python3; see --help)",
-    run: bench_tomtom::run,
-}];
+const TASKS: &[Task] = &[
+    Task {
+        name: "bench-cnn",
+        about: "time neuronmotif-cnn and TensorFlow side by side (TensorFlow part needs python3 + tensorflow-cpu; see --help)",
+        run: bench_cnn::run,
+    },
+    Task {
+        name: "bench-tomtom",
+        about: "time neuronmotif-tomtom and memelite side by side (needs python3; see --help)",
+        run: bench_tomtom::run,
+    },
+    Task {
+        name: "jaspar-subset",
+        about: "write testdata/jaspar/JASPAR2024_demo_subset.meme from the shared JASPAR 2024 file (no Python)",
+        run: jaspar_subset::run,
+    },
+    Task {
+        name: "gen-planted",
+        about: "write the planted-grammar ground-truth models and truth JSON to testdata/planted/ (no Python)",
+        run: planted::run,
+    },
+    Task {
+        name: "train-demo",
+        about: "simulate data, train and convert the demo CNN into testdata/demo/ (needs python3; see --help)",
+        run: train_demo::run,
+    },
+    Task {
+        name: "score",
+        about: "score a run directory against a planted model's truth JSON: recovery table (no Python)",
+        run: score::run,
+    },
+];
 
 fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().skip(1).collect();

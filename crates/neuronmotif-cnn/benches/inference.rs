@@ -1,1 +1,60 @@
-fn main() {}
+//! Forward and forward+gradient throughput on the substructures the TensorFlow anchor measures
+//! (batch 5,000, random weights, input = RF of the last layer), and the machine's practical
+//! f32 peak (a large square GEMM through the same kernel). `cargo xtask bench-cnn` prints the
+//! side-by-side table with TensorFlow.
+#![allow(missing_docs, clippy::unwrap_used)]
+
+use criterion::{criterion_group, criterion_main, Criterion, Throughput};
+use neuronmotif_cnn::testing::{
+    random_model, square_gemm_seconds, BASSET3, BD10_BRIEF, BD10_REPO, DEMO2,
+};
+use neuronmotif_core::onehot;
+use rand::SeedableRng;
+
+fn substructures(c: &mut Criterion) {
+    for (name, blocks) in [
+        ("BD10_brief", &BD10_BRIEF[..]),
+        ("BD10_repo", &BD10_REPO[..]),
+        ("Basset_conv3", &BASSET3[..]),
+        ("demo2_conv5", &DEMO2[..]),
+    ] {
+        let model = random_model(blocks, 0);
+        let sub = model.substructure(blocks.len()).unwrap();
+        let mut rng = rand_xoshiro::Xoshiro256PlusPlus::seed_from_u64(1);
+        let x = onehot::random(5000, sub.input_len(), &mut rng);
+        let codes = ndarray::Array2::from_shape_fn((5000, sub.input_len()), |(i, j)| {
+            (0..4).position(|b| x[[i, j, b]] == 1.0).unwrap() as u8
+        });
+        let mut g = c.benchmark_group(name);
+        g.sample_size(10);
+        g.throughput(Throughput::Elements(5000));
+        g.bench_function("forward one-hot", |b| {
+            b.iter(|| sub.activations(x.view(), 0).unwrap())
+        });
+        g.bench_function("forward+gradient one-hot", |b| {
+            b.iter(|| sub.activation_and_gradient(x.view(), 0).unwrap())
+        });
+        g.bench_function("forward codes", |b| {
+            b.iter(|| sub.activations(codes.view(), 0).unwrap())
+        });
+        g.bench_function("forward+gradient codes", |b| {
+            b.iter(|| sub.activation_and_gradient(codes.view(), 0).unwrap())
+        });
+        g.finish();
+    }
+}
+
+fn peak(c: &mut Criterion) {
+    let mut g = c.benchmark_group("square_gemm_1024");
+    g.sample_size(10);
+    g.throughput(Throughput::Elements(2 * 1024 * 1024 * 1024));
+    for threads in [1, 2] {
+        g.bench_function(format!("{threads} threads"), |b| {
+            b.iter(|| square_gemm_seconds(1024, threads))
+        });
+    }
+    g.finish();
+}
+
+criterion_group!(benches, substructures, peak);
+criterion_main!(benches);

@@ -107,3 +107,28 @@ pub fn flops_per_seq(model: &Model, layer: usize, last_channels: usize) -> f64 {
         })
         .sum()
 }
+
+/// Seconds for one `n × n × n` f32 product through this crate's packed GEMM kernel, split
+/// over `threads` row blocks: the practical compute peak the benchmarks compare against.
+pub fn square_gemm_seconds(n: usize, threads: usize) -> f64 {
+    use rayon::prelude::*;
+    let a: Vec<f32> = (0..n * n).map(|i| ((i * 7) % 13) as f32 * 0.1).collect();
+    let b = crate::kernel::PackedB::from_fn(n, n, |r, c| ((r * 5 + c) % 11) as f32 * 0.1);
+    let mut c = vec![0.0f32; n * n];
+    let rows: Vec<usize> = (0..n).map(|i| i * n).collect();
+    let per = n.div_ceil(threads.max(1));
+    let t = std::time::Instant::now();
+    c.par_chunks_mut(per * n)
+        .zip(rows.par_chunks(per))
+        .for_each(|(cc, rr)| {
+            let lhs = crate::kernel::Lhs {
+                data: &a,
+                rows: rr,
+                seg_len: n,
+                seg_stride: n,
+                segments: 1,
+            };
+            crate::kernel::gemm(&lhs, &b, None, cc, n);
+        });
+    t.elapsed().as_secs_f64()
+}

@@ -32,6 +32,7 @@ pub mod matching;
 mod pipeline;
 pub mod run_dir;
 mod store;
+pub mod validation;
 
 pub use error::Error;
 pub use pipeline::{Pipeline, PipelineConfig, PipelineProgress, RunSummary};

@@ -1,0 +1,224 @@
+//! `cargo xtask bench-cnn`: our inference throughput and TensorFlow's, side by side, on this
+//! machine, in one sitting.
+//!
+//! Our numbers come from `neuronmotif_cnn` in-process (median of timed runs after a warm-up,
+//! batch 5,000, random weights built like the anchor's). TensorFlow's come from the anchor
+//! script `../shared/anchors/tf_throughput.py` run with a Python that has tensorflow-cpu 2.15
+//! (`NM_TF_PYTHON`, else `target/xtask-venv-tf/bin/python`, else `python3`).
+
+use std::path::PathBuf;
+use std::process::Command;
+use std::time::Instant;
+
+use neuronmotif_cnn::testing::{
+    flops_per_seq, random_model, square_gemm_seconds, BlockShape, BASSET3, BD10_BRIEF, BD10_REPO,
+    DEMO2,
+};
+use rand_pcg::Pcg;
+
+const HELP: &str = "cargo xtask bench-cnn [--batch N] [--runs N] [--no-tf]
+  Times forward and forward+gradient of BD-10 (two filter settings), Basset and demo2
+  substructures with neuronmotif-cnn, then the same with TensorFlow via the anchor script
+  ../shared/anchors/tf_throughput.py (needs python3 with tensorflow-cpu 2.15; set NM_TF_PYTHON
+  or create target/xtask-venv-tf with `python3 -m venv target/xtask-venv-tf &&
+  target/xtask-venv-tf/bin/pip install tensorflow-cpu==2.15.1`), and prints one table.";
+
+mod rand_pcg {
+    /// A tiny deterministic generator for the input batch (the weights use the crate's own).
+    pub struct Pcg(pub u64);
+    impl Pcg {
+        pub fn next(&mut self) -> u8 {
+            self.0 = self
+                .0
+                .wrapping_mul(6364136223846793005)
+                .wrapping_add(1442695040888963407);
+            ((self.0 >> 62) & 3) as u8
+        }
+    }
+}
+
+pub fn run(args: &[String]) -> Result<(), String> {
+    if args.iter().any(|a| a == "--help" || a == "-h") {
+        println!("{HELP}");
+        return Ok(());
+    }
+    let get = |flag: &str, default: usize| -> Result<usize, String> {
+        match args.iter().position(|a| a == flag) {
+            Some(i) => args
+                .get(i + 1)
+                .and_then(|v| v.parse().ok())
+                .ok_or(format!("{flag} needs a number")),
+            None => Ok(default),
+        }
+    };
+    let batch = get("--batch", 5000)?;
+    let runs = get("--runs", 5)?;
+    let configs: [(&str, &[BlockShape]); 4] = [
+        ("BD10_brief_filters", &BD10_BRIEF),
+        ("BD10_repo_filters", &BD10_REPO),
+        ("Basset_conv3", &BASSET3),
+        ("demo2_conv5", &DEMO2),
+    ];
+    println!(
+        "machine: {} ({} threads), kernel {}",
+        cpu_model(),
+        rayon::current_num_threads(),
+        neuronmotif_cnn::kernel_name()
+    );
+    let gemm1 = median(runs, || square_gemm_seconds(1024, 1));
+    let gemm2 = median(runs, || square_gemm_seconds(1024, 2));
+    let peak = 2.0 * 1024f64.powi(3) / 1e9;
+    println!(
+        "practical peak (1024^3 f32 GEMM, our kernel): {:.0} GFLOP/s on 1 thread, {:.0} on 2",
+        peak / gemm1,
+        peak / gemm2
+    );
+    let mut ours = Vec::new();
+    for (name, blocks) in configs {
+        let model = random_model(blocks, 0);
+        let l = blocks.len();
+        let sub = model.substructure(l).map_err(|e| e.to_string())?;
+        let len = sub.input_len();
+        let mut rng = Pcg(1);
+        let codes = ndarray::Array2::from_shape_fn((batch, len), |_| rng.next());
+        let x = codes_to_onehot(&codes);
+        let fwd = median(runs, || time(|| drop(sub.activations(x.view(), 0))));
+        let grad = median(runs, || {
+            time(|| drop(sub.activation_and_gradient(x.view(), 0)))
+        });
+        let fwd_c = median(runs, || time(|| drop(sub.activations(codes.view(), 0))));
+        let grad_c = median(runs, || {
+            time(|| drop(sub.activation_and_gradient(codes.view(), 0)))
+        });
+        let full = flops_per_seq(
+            &model,
+            l,
+            model.conv(l).map_err(|e| e.to_string())?.out_channels(),
+        );
+        let n = batch as f64;
+        ours.push((
+            name,
+            n / fwd,
+            n / grad,
+            n / fwd_c,
+            n / grad_c,
+            full * n / fwd / 1e9,
+        ));
+    }
+    let tf = if args.iter().any(|a| a == "--no-tf") {
+        Vec::new()
+    } else {
+        tensorflow(batch, runs)?
+    };
+    println!("\nsequences per second, batch {batch}, median of {runs} runs after a warm-up:");
+    println!("| substructure | ours forward (one-hot / codes) | TF forward | ratio | ours fwd+grad (one-hot / codes) | TF fwd+grad | ratio | ours forward GFLOP/s-equivalent |");
+    println!("|---|---|---|---|---|---|---|---|");
+    for (name, f, g, fc, gc, gflops) in &ours {
+        let t = tf.iter().find(|(n, _, _)| n == name);
+        let (tf_f, tf_g) = t.map_or((f64::NAN, f64::NAN), |(_, a, b)| (*a, *b));
+        println!(
+            "| {name} | {f:.0} / {fc:.0} | {tf_f:.0} | {:.2}× | {g:.0} / {gc:.0} | {tf_g:.0} | {:.2}× | {gflops:.0} |",
+            f.max(*fc) / tf_f,
+            g.max(*gc) / tf_g
+        );
+    }
+    Ok(())
+}
+
+fn tensorflow(batch: usize, runs: usize) -> Result<Vec<(&'static str, f64, f64)>, String> {
+    let script =
+        PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../shared/anchors/tf_throughput.py");
+    if !script.exists() {
+        println!(
+            "note: {} is absent; TensorFlow columns are empty",
+            script.display()
+        );
+        return Ok(Vec::new());
+    }
+    let python = std::env::var("NM_TF_PYTHON")
+        .map(PathBuf::from)
+        .unwrap_or_else(|_| {
+            let venv = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+                .join("../target/xtask-venv-tf/bin/python");
+            if venv.exists() {
+                venv
+            } else {
+                PathBuf::from("python3")
+            }
+        });
+    println!("running TensorFlow with {} ...", python.display());
+    let out = Command::new(&python)
+        .arg(&script)
+        .args([
+            "--batch",
+            &batch.to_string(),
+            "--runs",
+            &runs.to_string(),
+            "--warmup",
+            "2",
+        ])
+        .env("TF_CPP_MIN_LOG_LEVEL", "2")
+        .output()
+        .map_err(|e| {
+            format!(
+                "cannot run {}: {e} (set NM_TF_PYTHON to a python with tensorflow-cpu 2.15)",
+                python.display()
+            )
+        })?;
+    if !out.status.success() {
+        return Err(format!(
+            "the TensorFlow anchor failed:\n{}",
+            String::from_utf8_lossy(&out.stderr)
+        ));
+    }
+    let text = String::from_utf8_lossy(&out.stdout);
+    let mut rows = Vec::new();
+    for name in ["BD10_brief_filters", "BD10_repo_filters", "Basset_conv3"] {
+        let line = text
+            .lines()
+            .find(|l| l.starts_with(name))
+            .ok_or(format!("no {name} line in the anchor output"))?;
+        let json: serde_json::Value =
+            serde_json::from_str(line[name.len()..].trim()).map_err(|e| e.to_string())?;
+        let f = json["forward_seq_per_s_median"]
+            .as_f64()
+            .unwrap_or(f64::NAN);
+        let g = json["forward_grad_seq_per_s_median"]
+            .as_f64()
+            .unwrap_or(f64::NAN);
+        rows.push((name, f, g));
+    }
+    Ok(rows)
+}
+
+fn codes_to_onehot(codes: &ndarray::Array2<u8>) -> ndarray::Array3<f32> {
+    let mut x = ndarray::Array3::zeros((codes.nrows(), codes.ncols(), 4));
+    for ((i, j), &c) in codes.indexed_iter() {
+        x[[i, j, usize::from(c)]] = 1.0;
+    }
+    x
+}
+
+fn time(f: impl FnOnce()) -> f64 {
+    let t = Instant::now();
+    f();
+    t.elapsed().as_secs_f64()
+}
+
+fn median(runs: usize, mut f: impl FnMut() -> f64) -> f64 {
+    f(); // warm-up
+    let mut v: Vec<f64> = (0..runs.max(1)).map(|_| f()).collect();
+    v.sort_by(f64::total_cmp);
+    v[v.len() / 2]
+}
+
+fn cpu_model() -> String {
+    std::fs::read_to_string("/proc/cpuinfo")
+        .ok()
+        .and_then(|s| {
+            s.lines()
+                .find(|l| l.starts_with("model name"))
+                .map(|l| l.split(':').nth(1).unwrap_or("").trim().to_string())
+        })
+        .unwrap_or_else(|| "unknown CPU".into())
+}
