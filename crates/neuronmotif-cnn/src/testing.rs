@@ -44,7 +44,7 @@ pub const BASSET3: [BlockShape; 3] = [(19, 300, 3), (11, 200, 4), (7, 200, 1)];
 /// demo2's shape (5 conv layers, pools of 2).
 pub const DEMO2: [BlockShape; 5] = [(7, 5, 2), (3, 5, 2), (3, 6, 2), (3, 6, 2), (3, 1, 1)];
 
-/// A Conv → BatchNorm → ReLU → [MaxPool] chain with random weights (He-scaled, so activations
+/// A Conv → BatchNorm → ReLU → optional MaxPool chain with random weights (He-scaled, so activations
 /// neither vanish nor explode) and random but sane batchnorm statistics, as the TensorFlow
 /// anchor builds it.
 pub fn random_model(blocks: &[BlockShape], seed: u64) -> Model {

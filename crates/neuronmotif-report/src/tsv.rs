@@ -36,7 +36,7 @@ pub(crate) fn rows<'a>(
         .lines()
         .enumerate()
         .map(|(i, l)| (i + 1, l.strip_suffix('\r').unwrap_or(l)))
-        .filter(|(_, l)| !l.trim().is_empty() && !(comments && l.starts_with('#')));
+        .filter(|(_, l)| !(l.trim().is_empty() || comments && l.starts_with('#')));
     match lines.next() {
         Some((_, header)) if header.split('\t').eq(columns.iter().copied()) => {}
         Some((n, header)) => {
