@@ -4,13 +4,15 @@
 mod progress;
 
 use std::ops::{Range, RangeInclusive};
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 use clap::{Parser, Subcommand, ValueEnum};
 use neuronmotif::cnn::Model;
 use neuronmotif::core::Alphabet;
 use neuronmotif::field::LayerPlan;
+use neuronmotif::io::MotifFile;
+use neuronmotif::report::{write_logos, LogoMode, LogoOptions, RunReport};
 use neuronmotif::sample::MotifNb;
 use neuronmotif::tomtom::{Distance, TargetDb, Threshold, TomtomParams};
 use neuronmotif::{Pipeline, PipelineConfig};
@@ -50,6 +52,46 @@ enum Command {
     Run(RunArgs),
     /// Compare motifs with a database, Tomtom-style (drop-in for `tomtom -text`).
     Tomtom(TomtomArgs),
+    /// (Re)write DIR/index.html and DIR/report/ from a run directory.
+    Report {
+        /// Run directory written by `neuronmotif run`.
+        dir: PathBuf,
+    },
+    /// One SVG sequence logo per motif of a motif file (MEME, JASPAR, TRANSFAC, HOMER, ...).
+    Logo {
+        /// Motif file.
+        motifs: PathBuf,
+        /// Output directory.
+        #[arg(long, default_value = "logos")]
+        out: PathBuf,
+        /// Letter heights: information content (bits) or probability.
+        #[arg(long, value_enum, default_value = "bits")]
+        mode: LogoScale,
+    },
+    /// The whole pipeline on the bundled demo model and JASPAR 2024 subset; no arguments needed.
+    Demo {
+        /// Run directory.
+        #[arg(long, default_value = "neuronmotif-demo")]
+        out: PathBuf,
+        /// Conv layers, e.g. 1 for a one-second taste (default: all three).
+        #[arg(long)]
+        layers: Option<String>,
+        /// Seed: the same seed gives the same output bytes.
+        #[arg(long, default_value_t = 1)]
+        seed: u64,
+        /// Worker threads (default: all cores).
+        #[arg(long)]
+        threads: Option<usize>,
+        /// Print nothing but errors.
+        #[arg(long, short)]
+        quiet: bool,
+    },
+}
+
+#[derive(ValueEnum, Debug, Clone, Copy)]
+enum LogoScale {
+    Bits,
+    Probability,
 }
 
 #[derive(clap::Args, Debug)]
@@ -160,6 +202,19 @@ fn dispatch(cli: Cli) -> Result<()> {
         }
         Command::Run(args) => run(args),
         Command::Tomtom(args) => tomtom(args),
+        Command::Report { dir } => {
+            let index = RunReport::load(&dir)?.write_html(&dir)?;
+            println!("wrote {}", index.display());
+            Ok(())
+        }
+        Command::Logo { motifs, out, mode } => logo(&motifs, &out, mode),
+        Command::Demo {
+            out,
+            layers,
+            seed,
+            threads,
+            quiet,
+        } => demo(out, layers, seed, threads, quiet),
     }
 }
 
@@ -216,6 +271,64 @@ fn parse_neurons(s: &str) -> Result<Range<usize>> {
     }
     let n: usize = s.trim().parse().map_err(|_| bad())?;
     Ok(n..n + 1)
+}
+
+fn logo(motifs: &Path, out: &Path, mode: LogoScale) -> Result<()> {
+    let file = MotifFile::read_path(motifs, &Default::default())?;
+    if file.motifs.is_empty() {
+        return Err(format!("{}: no motifs in this file", motifs.display()).into());
+    }
+    let opts = LogoOptions {
+        mode: match mode {
+            LogoScale::Bits => LogoMode::Bits,
+            LogoScale::Probability => LogoMode::Probability,
+        },
+        ..Default::default()
+    };
+    let paths = write_logos(&file.motifs, out, &opts)?;
+    println!("wrote {} logos to {}", paths.len(), out.display());
+    Ok(())
+}
+
+/// The demo model (trained by `cargo xtask train-demo`) and the JASPAR 2024 subset it is
+/// matched against, built into the binary so the demo needs no files.
+const DEMO_MODEL: &[u8] = include_bytes!("../../../testdata/demo/model.safetensors");
+const DEMO_DB: &[u8] = include_bytes!("../../../testdata/jaspar/JASPAR2024_demo_subset.meme");
+
+fn demo(
+    out: PathBuf,
+    layers: Option<String>,
+    seed: u64,
+    threads: Option<usize>,
+    quiet: bool,
+) -> Result<()> {
+    let inputs = out.join("inputs");
+    std::fs::create_dir_all(&inputs).map_err(|e| format!("{}: {e}", inputs.display()))?;
+    let model = inputs.join("demo_model.safetensors");
+    let db = inputs.join("JASPAR2024_demo_subset.meme");
+    for (path, bytes) in [(&model, DEMO_MODEL), (&db, DEMO_DB)] {
+        std::fs::write(path, bytes).map_err(|e| format!("{}: {e}", path.display()))?;
+    }
+    if !quiet {
+        println!(
+            "demo: a 3-layer CNN trained on simulated GATA1, TAL1::TCF3, CTCF and FOS::JUN sites \
+             (testdata/README.md), matched against 62 JASPAR 2024 motifs"
+        );
+    }
+    run(RunArgs {
+        model,
+        layers,
+        out,
+        neurons: None,
+        motif_nb: "auto".into(),
+        max_motif_nb: 3,
+        db: Some(db),
+        seed,
+        threads,
+        alphabet: "ACGT".into(),
+        keep_samples: false,
+        quiet,
+    })
 }
 
 fn run(args: RunArgs) -> Result<()> {

@@ -131,9 +131,19 @@ pub fn print_summary(s: &RunSummary) {
     );
     if !s.best_matches.is_empty() {
         println!("best database matches:");
-        for (layer, seg, id, name, q) in s.best_matches.iter().take(8) {
-            println!("  layer {layer}  {seg:<28} {id:<10} {name:<12} q = {q:.2e}");
+        // best_matches is in layer order, best first within a layer: show each layer's top 3.
+        let mut shown = (0, 0);
+        for (layer, seg, id, name, q) in &s.best_matches {
+            shown = if shown.0 == *layer {
+                (shown.0, shown.1 + 1)
+            } else {
+                (*layer, 1)
+            };
+            if shown.1 <= 3 {
+                println!("  layer {layer}  {seg:<28} {id:<10} {name:<12} q = {q:.2e}");
+            }
         }
     }
     println!("results: {}", s.out.display());
+    println!("report:  {} (open it in a browser)", s.report.display());
 }

@@ -275,3 +275,70 @@ mod serde_json_value {
         format!("\"{}\"", s.replace('\\', "\\\\").replace('"', "\\\""))
     }
 }
+
+/// The bundled demo (layer 1 only, to stay quick) finds the CTCF motif that the demo model
+/// was trained on, writes the report, and `report` redraws the same page from the files.
+#[test]
+fn demo_layer1_finds_the_planted_ctcf_and_report_redraws_it() {
+    let t = tempfile::tempdir().unwrap();
+    let dir = t.path().join("demo");
+    let d = dir.to_str().unwrap();
+    let o = run(&["demo", "--out", d, "--layers", "1", "--threads", "2", "-q"]);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    // Tomtom table: Query_ID Target_ID offset p E q ...; the trained CTCF must match well.
+    let matches = std::fs::read_to_string(dir.join("layer1/matches.tsv")).unwrap();
+    let best_ctcf_q = matches
+        .lines()
+        .filter(|l| !l.starts_with('#'))
+        .map(|l| l.split('\t').collect::<Vec<_>>())
+        .filter(|f| f.len() == 10 && f[1] == "MA0139.2")
+        .filter_map(|f| f[5].parse::<f64>().ok())
+        .fold(f64::INFINITY, f64::min);
+    assert!(best_ctcf_q < 0.01, "best CTCF q = {best_ctcf_q}\n{matches}");
+
+    let index = dir.join("index.html");
+    let layer = dir.join("report/layer1.html");
+    let first = (std::fs::read(&index).unwrap(), std::fs::read(&layer).unwrap());
+    assert!(String::from_utf8_lossy(&first.0).contains("CTCF"));
+    assert!(String::from_utf8_lossy(&first.1).contains("MA0139.2"));
+    std::fs::remove_file(&index).unwrap();
+    std::fs::remove_dir_all(dir.join("report")).unwrap();
+    let o = run(&["report", d]);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let again = (std::fs::read(&index).unwrap(), std::fs::read(&layer).unwrap());
+    assert!(again == first, "the report differs when redrawn");
+
+    let o = run(&["report", t.path().to_str().unwrap()]);
+    assert!(!o.status.success());
+    let e = String::from_utf8_lossy(&o.stderr);
+    assert!(e.starts_with("error: ") && e.contains("run.json"), "{e}");
+}
+
+#[test]
+fn logo_writes_one_svg_per_motif() {
+    let t = tempfile::tempdir().unwrap();
+    let db = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../../testdata/jaspar/JASPAR2024_demo_subset.meme");
+    let out = t.path().join("logos");
+    let o = run(&["logo", db.to_str().unwrap(), "--out", out.to_str().unwrap()]);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let ids: Vec<String> = std::fs::read_to_string(&db)
+        .unwrap()
+        .lines()
+        .filter_map(|l| l.strip_prefix("MOTIF "))
+        .map(|l| l.split_whitespace().next().unwrap().to_string())
+        .collect();
+    assert_eq!(ids.len(), 62);
+    let svgs = std::fs::read_dir(&out).unwrap().count();
+    assert_eq!(svgs, ids.len());
+    for id in &ids {
+        let svg = std::fs::read_to_string(out.join(format!("{id}.svg"))).unwrap();
+        assert!(svg.starts_with("<svg") && svg.contains(id.as_str()));
+    }
+
+    let empty = t.path().join("empty.meme");
+    std::fs::write(&empty, "MEME version 4\n\nALPHABET= ACGT\n").unwrap();
+    let o = run(&["logo", empty.to_str().unwrap()]);
+    assert!(!o.status.success());
+    assert!(String::from_utf8_lossy(&o.stderr).contains("empty.meme"));
+}

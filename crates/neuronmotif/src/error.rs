@@ -19,6 +19,9 @@ pub enum Error {
     /// Motif comparison failed.
     #[error(transparent)]
     Tomtom(#[from] neuronmotif_tomtom::TomtomError),
+    /// The HTML report could not be written.
+    #[error(transparent)]
+    Report(#[from] neuronmotif_report::ReportError),
     /// A run-directory file could not be written or read.
     #[error("{path}: {source}")]
     File {

@@ -24,6 +24,7 @@ pub use neuronmotif_cnn as cnn;
 pub use neuronmotif_core as core;
 pub use neuronmotif_field as field;
 pub use neuronmotif_io as io;
+pub use neuronmotif_report as report;
 pub use neuronmotif_sample as sample;
 pub use neuronmotif_tomtom as tomtom;
 

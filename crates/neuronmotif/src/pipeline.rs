@@ -101,6 +101,8 @@ pub struct RunSummary {
     /// The best database match of each layer's CRM segments (lowest q first), at most 10 per
     /// layer: `(layer, segment, target id, target name, q)`.
     pub best_matches: Vec<(usize, String, String, String, f64)>,
+    /// The report's front page, `out/index.html`.
+    pub report: PathBuf,
     /// Wall seconds.
     pub total_s: f64,
 }
@@ -233,10 +235,14 @@ impl Pipeline {
         run.status = "complete".into();
         run.total_s = t0.elapsed().as_secs_f64();
         run.write(out)?;
+        // The report reads only the files just written, so `neuronmotif report DIR` redraws
+        // exactly this page later.
+        let report = neuronmotif_report::RunReport::load(out)?.write_html(out)?;
         Ok(RunSummary {
             out: out.clone(),
             layers: run.results,
             best_matches: best,
+            report,
             total_s: run.total_s,
         })
     }
