@@ -9,7 +9,9 @@ mod bench_cnn;
 mod bench_tomtom;
 mod jaspar_subset;
 mod planted;
+mod pyenv;
 mod score;
+mod torch_export;
 mod train_demo;
 
 /// One task: its name, a one-line summary, and its entry point (receives the remaining args).
@@ -44,6 +46,11 @@ const TASKS: &[Task] = &[
         name: "train-demo",
         about: "simulate data, train and convert the demo CNN into testdata/demo/ (needs python3; see --help)",
         run: train_demo::run,
+    },
+    Task {
+        name: "torch-export",
+        about: "write a PyTorch nn.Sequential as a model file plus PyTorch reference outputs into testdata/torch/ (needs python3; see --help)",
+        run: torch_export::run,
     },
     Task {
         name: "score",

@@ -17,6 +17,8 @@ use ndarray::Array2;
 use neuronmotif_cnn::Model;
 use neuronmotif_core::Alphabet;
 
+use crate::pyenv::{run_checked, Toolset};
+
 const HELP: &str = "cargo xtask train-demo [--python PY] [--out DIR] [--seed N] [--epochs N]
 
 Simulates 200-bp sequences with planted JASPAR motifs (GATA1 + TAL1::TCF3 composite at a fixed
@@ -32,67 +34,18 @@ access to PyPI needed once). Training takes a few minutes on 2 cores.
 const TF_REQUIREMENT: &str = "tensorflow-cpu==2.15.1";
 const KEEP_H5_BELOW: u64 = 512 * 1024;
 
-fn repo_root() -> PathBuf {
+pub fn repo_root() -> PathBuf {
     let p = Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
     p.canonicalize().unwrap_or(p)
 }
 
-fn run_checked(cmd: &mut Command, what: &str) -> Result<(), String> {
-    let status = cmd
-        .status()
-        .map_err(|e| format!("{what}: cannot start {:?}: {e}", cmd.get_program()))?;
-    if status.success() {
-        Ok(())
-    } else {
-        Err(format!("{what} failed ({status})"))
-    }
-}
-
-fn imports_tensorflow(python: &Path) -> bool {
-    Command::new(python)
-        .args([
-            "-c",
-            "import tensorflow, numpy, h5py; assert tensorflow.__version__.startswith('2.15')",
-        ])
-        .env("TF_CPP_MIN_LOG_LEVEL", "3")
-        .output()
-        .map(|o| o.status.success())
-        .unwrap_or(false)
-}
-
-/// A Python that imports TensorFlow 2.15: the venv under target/, created on first use.
-fn python_with_tensorflow(root: &Path) -> Result<PathBuf, String> {
-    let venv = root.join("target/xtask-venv-tf");
-    let python = venv.join("bin/python");
-    if python.exists() && imports_tensorflow(&python) {
-        return Ok(python);
-    }
-    let version = Command::new("python3").arg("--version").output().map_err(|_| {
-        "python3 was not found on PATH. Install Python 3.9-3.11 with its venv module (TensorFlow 2.15 supports those), or pass --python /path/to/python that can `import tensorflow` (2.15)".to_string()
-    })?;
-    println!(
-        "setting up {} with {TF_REQUIREMENT} ({})",
-        venv.display(),
-        String::from_utf8_lossy(&version.stdout).trim()
-    );
-    if !python.exists() {
-        run_checked(
-            Command::new("python3").args(["-m", "venv"]).arg(&venv),
-            "python3 -m venv (install the python3-venv package if it is missing)",
-        )?;
-    }
-    run_checked(
-        Command::new(&python).args(["-m", "pip", "install", "--quiet", TF_REQUIREMENT]),
-        "pip install tensorflow-cpu (needs network access to PyPI once)",
-    )?;
-    if !imports_tensorflow(&python) {
-        return Err(format!(
-            "{} still cannot import tensorflow 2.15 after pip install",
-            python.display()
-        ));
-    }
-    Ok(python)
-}
+/// TensorFlow 2.15 with Keras 2, numpy and h5py.
+pub const TENSORFLOW: Toolset = Toolset {
+    venv: "xtask-venv-tf",
+    requirements: &[TF_REQUIREMENT],
+    probe: "import tensorflow, numpy, h5py; assert tensorflow.__version__.startswith('2.15')",
+    what: "tensorflow 2.15, numpy and h5py",
+};
 
 /// The converted model's conv-3 feature maps against the ones Keras wrote: largest |difference|.
 fn parity(model: &Model, path: &Path) -> Result<(f32, usize), String> {
@@ -165,18 +118,7 @@ pub fn run(args: &[String]) -> Result<(), String> {
             other => return Err(format!("unknown argument {other:?}\n\n{HELP}")),
         }
     }
-    let python = match python {
-        Some(p) => {
-            if !imports_tensorflow(&p) {
-                return Err(format!(
-                    "{} cannot import tensorflow 2.15, numpy and h5py",
-                    p.display()
-                ));
-            }
-            p
-        }
-        None => python_with_tensorflow(&root)?,
-    };
+    let python = TENSORFLOW.python(&root, python)?;
     let script = root.join("xtask/python/train_demo.py");
     let scratch = root.join("target/xtask-demo");
     std::fs::create_dir_all(&scratch).map_err(|e| format!("{}: {e}", scratch.display()))?;

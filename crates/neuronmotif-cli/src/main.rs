@@ -349,7 +349,6 @@ fn run(args: RunArgs) -> Result<()> {
     config.seed = args.seed;
     config.threads = args.threads;
     config.keep_samples = args.keep_samples;
-    config.command_line = std::env::args().collect::<Vec<_>>().join(" ");
     let pipeline = Pipeline::new(config)?;
     let bars = progress::Bars::new(args.quiet, pipeline.model());
     let summary = pipeline.run(&bars)?;

@@ -25,15 +25,21 @@ fn model(dir: &Path) -> PathBuf {
     p
 }
 
-fn outputs(dir: &Path) -> Vec<(String, Vec<u8>)> {
+/// Every result file of layers 1..=`layers` (`matches.tsv` too when a database was given).
+fn outputs(dir: &Path, layers: usize, matches: bool) -> Vec<(String, Vec<u8>)> {
     let mut v = Vec::new();
-    for l in 1..=3 {
-        for f in [
-            "crms.meme",
-            "crms.tsv",
-            "segments.meme",
-            "table.safetensors",
-        ] {
+    let mut files = vec![
+        "crms.meme",
+        "crms.tsv",
+        "segments.meme",
+        "routes.tsv",
+        "table.safetensors",
+    ];
+    if matches {
+        files.push("matches.tsv");
+    }
+    for l in 1..=layers {
+        for f in &files {
             let p = dir.join(format!("layer{l}/{f}"));
             v.push((
                 format!("layer{l}/{f}"),
@@ -91,8 +97,21 @@ fn run_writes_the_run_directory() {
 
 #[test]
 fn interrupted_run_resumes_to_identical_bytes() {
+    // The bundled demo model and database, two layers and six neurons each to stay quick.
     let t = tempfile::tempdir().unwrap();
-    let m = model(t.path());
+    let data = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../testdata");
+    let m = data.join("demo/model.safetensors");
+    let db = data.join("jaspar/JASPAR2024_demo_subset.meme");
+    let common = [
+        "--layers",
+        "1..=2",
+        "--neurons",
+        "0..6",
+        "--db",
+        db.to_str().unwrap(),
+        "--seed",
+        "9",
+    ];
     let full = t.path().join("full");
     let o = run(&[
         "run",
@@ -100,13 +119,15 @@ fn interrupted_run_resumes_to_identical_bytes() {
         "--out",
         full.to_str().unwrap(),
         "--quiet",
-        "--seed",
-        "9",
         "--threads",
         "2",
-    ]);
+    ]
+    .iter()
+    .chain(&common)
+    .copied()
+    .collect::<Vec<_>>());
     assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
-    let want = outputs(&full);
+    let want = outputs(&full, 2, true);
 
     // kill a second run as soon as layer 2 has saved some samples (mid-layer), then rerun
     let part = t.path().join("part");
@@ -117,11 +138,10 @@ fn interrupted_run_resumes_to_identical_bytes() {
             "--out",
             part.to_str().unwrap(),
             "--quiet",
-            "--seed",
-            "9",
             "--threads",
             "1",
         ])
+        .args(common)
         .stdout(Stdio::null())
         .stderr(Stdio::null())
         .spawn()
@@ -145,24 +165,28 @@ fn interrupted_run_resumes_to_identical_bytes() {
         killed_mid_layer,
         "the run finished before it could be interrupted"
     );
-    assert!(!part.join("layer3/table.safetensors").exists());
+    assert!(!part.join("layer2/table.safetensors").exists());
     let o = run(&[
         "run",
         m.to_str().unwrap(),
         "--out",
         part.to_str().unwrap(),
-        "--seed",
-        "9",
         "--threads",
         "2",
-    ]);
+    ]
+    .iter()
+    .chain(&common)
+    .copied()
+    .collect::<Vec<_>>());
     assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
     let stderr = String::from_utf8_lossy(&o.stderr);
     assert!(
         stderr.contains("layer 1: complete in the run directory, skipped"),
         "{stderr}"
     );
-    for ((name, a), (_, b)) in outputs(&part).iter().zip(&want) {
+    let got = outputs(&part, 2, true);
+    assert_eq!(got.len(), want.len());
+    for ((name, a), (_, b)) in got.iter().zip(&want) {
         assert!(a == b, "{name} differs after resume");
     }
 }
@@ -298,14 +322,20 @@ fn demo_layer1_finds_the_planted_ctcf_and_report_redraws_it() {
 
     let index = dir.join("index.html");
     let layer = dir.join("report/layer1.html");
-    let first = (std::fs::read(&index).unwrap(), std::fs::read(&layer).unwrap());
+    let first = (
+        std::fs::read(&index).unwrap(),
+        std::fs::read(&layer).unwrap(),
+    );
     assert!(String::from_utf8_lossy(&first.0).contains("CTCF"));
     assert!(String::from_utf8_lossy(&first.1).contains("MA0139.2"));
     std::fs::remove_file(&index).unwrap();
     std::fs::remove_dir_all(dir.join("report")).unwrap();
     let o = run(&["report", d]);
     assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
-    let again = (std::fs::read(&index).unwrap(), std::fs::read(&layer).unwrap());
+    let again = (
+        std::fs::read(&index).unwrap(),
+        std::fs::read(&layer).unwrap(),
+    );
     assert!(again == first, "the report differs when redrawn");
 
     let o = run(&["report", t.path().to_str().unwrap()]);

@@ -51,8 +51,6 @@ pub struct PipelineConfig {
     pub decouple: DecoupleParams,
     /// Keep the per-neuron sample files after a layer completes.
     pub keep_samples: bool,
-    /// The command line, recorded in matches.tsv trailers.
-    pub command_line: String,
 }
 
 impl PipelineConfig {
@@ -72,7 +70,6 @@ impl PipelineConfig {
             sampler: SamplerParams::default(),
             decouple: DecoupleParams::default(),
             keep_samples: false,
-            command_line: String::from("neuronmotif run"),
         }
     }
 }
@@ -325,7 +322,19 @@ impl Pipeline {
             progress.matching(layer, segments.len());
             let matches = match_segments(db, &segments)?;
             let mut tsv = Vec::new();
-            neuronmotif_tomtom::tsv::write_tsv(&mut tsv, matches.iter(), &self.config.command_line)
+            // The trailer names what decides the table, never the invocation (threads, quiet,
+            // paths of the run directory), so a seed fixes the bytes however the run was started.
+            let trailer = format!(
+                "neuronmotif run: layer {layer} CRM segments vs {} (seed {})",
+                self.config
+                    .db
+                    .as_ref()
+                    .and_then(|p| p.file_name())
+                    .map(|n| n.to_string_lossy().into_owned())
+                    .unwrap_or_default(),
+                self.config.seed
+            );
+            neuronmotif_tomtom::tsv::write_tsv(&mut tsv, matches.iter(), &trailer)
                 .map_err(|e| Error::file(&dir.join("matches.tsv"), e))?;
             atomic_write(&dir.join("matches.tsv"), &tsv)?;
             atomic_write(

@@ -8,6 +8,7 @@ use neuronmotif_core::{Alphabet, Base};
 use proptest::prelude::*;
 
 pub mod fixtures;
+pub mod reference;
 
 /// `[len][ch]` activations of one sequence.
 pub type Map = Vec<Vec<f64>>;
