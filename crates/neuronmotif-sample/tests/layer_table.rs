@@ -81,3 +81,25 @@ fn corrupt_tables_are_refused() {
         .contains("missing"));
     std::fs::remove_dir_all(&dir).unwrap();
 }
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(256))]
+
+    /// A damaged table (byte flips, truncation) is an error or a table, never a panic; a table
+    /// that still loads keeps every invariant `from_bytes` promises (PPM widths = rf).
+    #[test]
+    fn damaged_tables_never_panic(
+        flips in proptest::collection::vec((0.0..1.0f64, any::<u8>()), 1..8),
+        keep in prop_oneof![Just(1.0), 0.0..1.0f64],
+    ) {
+        let mut bytes = table(vec![Ppm::uniform(12); 4]).to_bytes().unwrap();
+        let n = bytes.len();
+        for (at, v) in flips {
+            bytes[((at * n as f64) as usize).min(n - 1)] = v;
+        }
+        bytes.truncate(((keep * n as f64) as usize).max(1));
+        if let Ok(t) = LayerTable::from_bytes(&bytes, "damaged") {
+            prop_assert!(t.crms.iter().all(|c| c.ppm.width() == t.rf));
+        }
+    }
+}
