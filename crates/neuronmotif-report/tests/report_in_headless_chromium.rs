@@ -53,56 +53,14 @@ fn target_dir() -> PathBuf {
         .unwrap_or_else(|| PathBuf::from("target"))
 }
 
-#[test]
-fn report_loads_without_errors_and_every_logo_renders() {
-    let Some(exe) = find_chromium() else {
-        println!(
-            "notice: chromium not found (/usr/bin/chromium, chromium or chromium-browser on PATH); \
-             browser test skipped. Install it with: apt-get install -y chromium"
-        );
-        return;
-    };
-    let synthetic = tempfile::tempdir().unwrap();
-    let run_dir = match std::env::var_os("NEURONMOTIF_REPORT_RUN_DIR") {
-        Some(d) => PathBuf::from(d),
-        None => {
-            write_run_dir(
-                synthetic.path(),
-                &SynthSpec {
-                    layers: vec![
-                        SynthLayer {
-                            layer: 1,
-                            neurons: 5,
-                            shifts: 1,
-                            rf: 19,
-                        },
-                        SynthLayer {
-                            layer: 2,
-                            neurons: 30,
-                            shifts: 4,
-                            rf: 51,
-                        },
-                    ],
-                    segments: true,
-                    matches: true,
-                    routes: true,
-                    seed: 3,
-                },
-            );
-            synthetic.path().to_path_buf()
-        }
-    };
-    let report = RunReport::load(&run_dir).unwrap();
-    let out = tempfile::tempdir().unwrap();
-    // Small pages so that the synthetic run also has detail pages.
-    let opts = ReportOptions::default().neurons_per_page(12);
-    report.write_html_with(out.path(), &opts).unwrap();
-
-    let browser = Chromium::new(exe);
+/// Open every page under `out` in the browser: no errors or console output, every logo and
+/// glyph in the DOM with a size, and the filter box counting what the page holds. Returns the
+/// number of pages checked.
+fn check_pages(browser: &Chromium, out: &Path) -> usize {
     let mut checked = 0;
-    for page in pages(out.path()) {
+    for page in pages(out) {
         let html = std::fs::read_to_string(&page).unwrap();
-        let name = page.strip_prefix(out.path()).unwrap().display().to_string();
+        let name = page.strip_prefix(out).unwrap().display().to_string();
         let probe = probe_copy(&page, true);
         let run = browser.dump_dom(&probe, Some(10_000)).unwrap();
         std::fs::remove_file(&probe).unwrap();
@@ -182,6 +140,56 @@ fn report_loads_without_errors_and_every_logo_renders() {
             res["load_ms"].as_f64().unwrap_or(f64::NAN)
         );
     }
+    checked
+}
+
+#[test]
+fn report_loads_without_errors_and_every_logo_renders() {
+    let Some(exe) = find_chromium() else {
+        println!(
+            "notice: chromium not found (/usr/bin/chromium, chromium or chromium-browser on PATH); \
+             browser test skipped. Install it with: apt-get install -y chromium"
+        );
+        return;
+    };
+    let synthetic = tempfile::tempdir().unwrap();
+    let run_dir = match std::env::var_os("NEURONMOTIF_REPORT_RUN_DIR") {
+        Some(d) => PathBuf::from(d),
+        None => {
+            write_run_dir(
+                synthetic.path(),
+                &SynthSpec {
+                    layers: vec![
+                        SynthLayer {
+                            layer: 1,
+                            neurons: 5,
+                            shifts: 1,
+                            rf: 19,
+                        },
+                        SynthLayer {
+                            layer: 2,
+                            neurons: 30,
+                            shifts: 4,
+                            rf: 51,
+                        },
+                    ],
+                    segments: true,
+                    matches: true,
+                    routes: true,
+                    seed: 3,
+                },
+            );
+            synthetic.path().to_path_buf()
+        }
+    };
+    let report = RunReport::load(&run_dir).unwrap();
+    let out = tempfile::tempdir().unwrap();
+    // Small pages so that the synthetic run also has detail pages.
+    let opts = ReportOptions::default().neurons_per_page(12);
+    report.write_html_with(out.path(), &opts).unwrap();
+
+    let browser = Chromium::new(exe);
+    let checked = check_pages(&browser, out.path());
     assert!(checked >= 3, "index, layer pages and detail pages");
 
     // With shared glyph outlines every `<use>` must resolve to a shape.
@@ -283,4 +291,39 @@ fn probe_reports_errors_blocked_resources_and_console_output() {
         !console_lines(&run.stderr).is_empty(),
         "console lines reach stderr"
     );
+}
+
+/// The report of a real run of the bundled demo model (layers 1 and 2, matched against the
+/// bundled JASPAR subset), as `neuronmotif run` writes it, passes the same browser checks.
+#[test]
+fn demo_run_report_in_chromium() {
+    let Some(exe) = find_chromium() else {
+        println!("notice: chromium not found; browser test skipped");
+        return;
+    };
+    let data = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../testdata");
+    let run = tempfile::tempdir().unwrap();
+    let mut config =
+        neuronmotif::PipelineConfig::new(data.join("demo/model.safetensors"), run.path());
+    config.layers = Some(1..=2);
+    config.db = Some(data.join("jaspar/JASPAR2024_demo_subset.meme"));
+    let summary = neuronmotif::Pipeline::new(config)
+        .unwrap()
+        .run(&neuronmotif::sample::Silent)
+        .unwrap();
+    assert_eq!(summary.report, run.path().join("index.html"));
+    let browser = Chromium::new(exe);
+    let checked = check_pages(&browser, run.path());
+    assert!(checked >= 3, "index and two layer pages");
+    let html = std::fs::read_to_string(run.path().join("report/layer1.html")).unwrap();
+    assert!(
+        html.contains("CTCF"),
+        "the trained CTCF is in the layer-1 page"
+    );
+    let shot = target_dir().join("report-demo-screenshot.png");
+    browser
+        .screenshot(&run.path().join("report/layer2.html"), &shot, 1280, 1400)
+        .unwrap();
+    assert!(std::fs::read(&shot).unwrap().starts_with(b"\x89PNG"));
+    println!("screenshot: {}", shot.display());
 }
