@@ -185,42 +185,23 @@ fn load_average() -> String {
         .unwrap_or_else(|_| "unknown".into())
 }
 
+/// memelite with numpy, in `target/xtask-venv`.
+const MEMELITE: crate::pyenv::Toolset = crate::pyenv::Toolset {
+    venv: "xtask-venv",
+    requirements: &["memelite", "numpy"],
+    probe: "import memelite, numpy",
+    what: "memelite and numpy",
+};
+
 /// Create the venv if needed, install memelite, run the timing script.
 fn run_memelite(
     queries: &Path,
     targets: &Path,
     reps: usize,
 ) -> Result<Vec<(String, usize, Timing)>, String> {
-    let venv = PathBuf::from("target/xtask-venv");
-    let python = venv.join("bin/python");
-    if !python.exists() {
-        println!("creating {} (python3 -m venv)", venv.display());
-        let ok = Command::new("python3")
-            .args(["-m", "venv"])
-            .arg(&venv)
-            .status()
-            .map_err(|e| format!("cannot run python3 ({e}); this task needs Python 3 with venv"))?
-            .success();
-        if !ok {
-            return Err("python3 -m venv failed (on Debian: apt-get install python3-venv)".into());
-        }
-    }
-    let have = Command::new(&python)
-        .args(["-c", "import memelite, numpy"])
-        .status()
-        .map(|s| s.success())
-        .unwrap_or(false);
-    if !have {
-        println!("pip install memelite numpy (into {})", venv.display());
-        let ok = Command::new(venv.join("bin/pip"))
-            .args(["install", "-q", "memelite", "numpy"])
-            .status()
-            .map_err(|e| format!("cannot run pip: {e}"))?
-            .success();
-        if !ok {
-            return Err("pip install memelite numpy failed".into());
-        }
-    }
+    let root = crate::train_demo::repo_root();
+    let python = MEMELITE.python(&root, None)?;
+    let venv = root.join("target").join(MEMELITE.venv);
     let script = venv.join("bench_memelite.py");
     std::fs::write(&script, MEMELITE_SCRIPT)
         .map_err(|e| format!("writing {}: {e}", script.display()))?;

@@ -8,29 +8,10 @@ mod support;
 use std::path::Path;
 
 use neuronmotif_report::{GlyphRefs, ReportError, ReportOptions, RunReport, Strand};
-use support::{svg_fragments, write_run_dir, SynthLayer, SynthSpec};
+use support::{svg_fragments, write_run_dir, SynthSpec};
 
 fn spec() -> SynthSpec {
-    SynthSpec {
-        layers: vec![
-            SynthLayer {
-                layer: 1,
-                neurons: 5,
-                shifts: 1,
-                rf: 19,
-            },
-            SynthLayer {
-                layer: 2,
-                neurons: 30,
-                shifts: 4,
-                rf: 51,
-            },
-        ],
-        segments: true,
-        matches: true,
-        routes: true,
-        seed: 7,
-    }
+    SynthSpec::two_layers(7)
 }
 
 /// Options that keep both synthetic layers on one page each.

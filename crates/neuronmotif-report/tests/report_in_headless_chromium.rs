@@ -15,7 +15,7 @@ use std::path::{Path, PathBuf};
 
 use neuronmotif_report::{GlyphRefs, ReportOptions, RunReport};
 use support::chromium::{console_lines, find_chromium, probe_copy, probe_result, Chromium};
-use support::{svg_fragments, write_run_dir, SynthLayer, SynthSpec};
+use support::{svg_fragments, write_run_dir, SynthSpec};
 
 fn count_logos(page: &str) -> usize {
     svg_fragments(page)
@@ -156,29 +156,7 @@ fn report_loads_without_errors_and_every_logo_renders() {
     let run_dir = match std::env::var_os("NEURONMOTIF_REPORT_RUN_DIR") {
         Some(d) => PathBuf::from(d),
         None => {
-            write_run_dir(
-                synthetic.path(),
-                &SynthSpec {
-                    layers: vec![
-                        SynthLayer {
-                            layer: 1,
-                            neurons: 5,
-                            shifts: 1,
-                            rf: 19,
-                        },
-                        SynthLayer {
-                            layer: 2,
-                            neurons: 30,
-                            shifts: 4,
-                            rf: 51,
-                        },
-                    ],
-                    segments: true,
-                    matches: true,
-                    routes: true,
-                    seed: 3,
-                },
-            );
+            write_run_dir(synthetic.path(), &SynthSpec::two_layers(3));
             synthetic.path().to_path_buf()
         }
     };

@@ -27,6 +27,26 @@ pub struct SynthSpec {
     pub seed: u64,
 }
 
+impl SynthSpec {
+    /// The run both report tests use: a 5-neuron layer 1 (RF 19) and a 30-neuron layer 2
+    /// with 4 shift states (RF 51), with segments, matches and routes.
+    pub fn two_layers(seed: u64) -> SynthSpec {
+        let layer = |layer, neurons, shifts, rf| SynthLayer {
+            layer,
+            neurons,
+            shifts,
+            rf,
+        };
+        SynthSpec {
+            layers: vec![layer(1, 5, 1, 19), layer(2, 30, 4, 51)],
+            segments: true,
+            matches: true,
+            routes: true,
+            seed,
+        }
+    }
+}
+
 /// What was written, for the checks.
 #[derive(Debug, Clone, Default)]
 pub struct SynthRun {
