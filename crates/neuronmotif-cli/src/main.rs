@@ -3,6 +3,7 @@
 
 mod progress;
 
+use std::collections::BTreeMap;
 use std::ops::{Range, RangeInclusive};
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
@@ -107,7 +108,8 @@ struct RunArgs {
     /// Neurons of each layer, e.g. 0..64 (default: all).
     #[arg(long)]
     neurons: Option<String>,
-    /// Number of independently shifting motifs to demix for: auto or 1-4.
+    /// Number of independently shifting motifs to demix for: auto or 1-4, optionally with
+    /// per-layer values (auto,5=2).
     #[arg(long, default_value = "auto")]
     motif_nb: String,
     /// Largest motif_nb tried by auto.
@@ -331,20 +333,43 @@ fn demo(
     })
 }
 
+/// `auto`, `N`, or a comma-separated list of those with per-layer overrides `L=auto` / `L=N`
+/// (`auto,5=2`: automatic everywhere but layer 5, which uses 2).
+fn parse_motif_nb(text: &str, max: u32) -> Result<(MotifNb, BTreeMap<usize, MotifNb>)> {
+    let rule = |v: &str| -> Result<MotifNb> {
+        match v.trim() {
+            "auto" => Ok(MotifNb::Auto { max }),
+            n => n.parse().map(MotifNb::Fixed).map_err(|_| {
+                format!(
+                    "--motif-nb {text:?}: {n:?} is not auto or a number 1-4 \
+                     (expected e.g. auto, 2, or auto,5=2)"
+                )
+                .into()
+            }),
+        }
+    };
+    let mut default = MotifNb::Auto { max };
+    let mut layers = BTreeMap::new();
+    for item in text.split(',') {
+        match item.split_once('=') {
+            Some((l, v)) => {
+                let l: usize = l.trim().parse().ok().filter(|&l| l >= 1).ok_or_else(|| {
+                    format!("--motif-nb {text:?}: {l:?} is not a conv layer number (1, 2, ...)")
+                })?;
+                layers.insert(l, rule(v)?);
+            }
+            None => default = rule(item)?,
+        }
+    }
+    Ok((default, layers))
+}
+
 fn run(args: RunArgs) -> Result<()> {
     let mut config = PipelineConfig::new(&args.model, &args.out);
     config.keras_alphabet = parse_alphabet(&args.alphabet)?;
     config.layers = args.layers.as_deref().map(parse_layers).transpose()?;
     config.neurons = args.neurons.as_deref().map(parse_neurons).transpose()?;
-    config.motif_nb = match args.motif_nb.as_str() {
-        "auto" => MotifNb::Auto {
-            max: args.max_motif_nb,
-        },
-        n => MotifNb::Fixed(
-            n.parse()
-                .map_err(|_| format!("--motif-nb {n:?}: expected auto or a number 1-4"))?,
-        ),
-    };
+    (config.motif_nb, config.motif_nb_layers) = parse_motif_nb(&args.motif_nb, args.max_motif_nb)?;
     config.db = args.db;
     config.seed = args.seed;
     config.threads = args.threads;
@@ -410,5 +435,25 @@ mod tests {
         assert_eq!(parse_neurons("0..64").unwrap(), 0..64);
         assert_eq!(parse_neurons("7").unwrap(), 7..8);
         assert_eq!(parse_neurons("0..=3").unwrap(), 0..4);
+    }
+
+    #[test]
+    fn motif_nb_rules() {
+        let auto = MotifNb::Auto { max: 3 };
+        assert_eq!(parse_motif_nb("auto", 3).unwrap(), (auto, BTreeMap::new()));
+        assert_eq!(
+            parse_motif_nb("2", 3).unwrap(),
+            (MotifNb::Fixed(2), BTreeMap::new())
+        );
+        let (d, l) = parse_motif_nb("auto,5=2, 3=auto", 4).unwrap();
+        assert_eq!(d, MotifNb::Auto { max: 4 });
+        assert_eq!(
+            l.into_iter().collect::<Vec<_>>(),
+            vec![(3, MotifNb::Auto { max: 4 }), (5, MotifNb::Fixed(2))]
+        );
+        for bad in ["x", "auto,0=2", "auto,a=2", "auto,5=y", ""] {
+            let e = parse_motif_nb(bad, 3).unwrap_err().to_string();
+            assert!(e.contains("--motif-nb"), "{bad}: {e}");
+        }
     }
 }

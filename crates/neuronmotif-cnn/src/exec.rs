@@ -201,8 +201,8 @@ impl Bufs {
             let input: &[f32] = if i == 0 { &self.input } else { &before[i - 1] };
             match &sub.stages[i] {
                 Stage::Conv(c) => {
-                    if i == 0 && self.is_codes {
-                        gather_first(c, &self.codes, n, lin, lout, out);
+                    if let (0, true, Some(table)) = (i, self.is_codes, c.onehot.as_ref()) {
+                        table.apply(&self.codes, n, lin, lout, out);
                     } else if i == last && single.is_some() {
                         let ch = single.unwrap_or(0);
                         self.wcol.clear();
@@ -244,18 +244,24 @@ impl Bufs {
                     }
                 }
                 Stage::Pool { kernel, stride } => {
+                    // the first maximum of each window wins (the gradient routes there too);
+                    // element by element, since narrow layers make per-window slice copies
+                    // cost more than the comparisons
+                    let (k, st) = (*kernel, *stride);
                     for b in 0..n {
-                        for q in 0..lout {
-                            let dst = &mut out[(b * lout + q) * cout..(b * lout + q + 1) * cout];
-                            let start = (b * lin + q * stride) * cin;
-                            dst.copy_from_slice(&input[start..start + cin]);
-                            for j in 1..*kernel {
-                                let src = &input[start + j * cin..start + (j + 1) * cin];
-                                for (d, &s) in dst.iter_mut().zip(src) {
-                                    if s > *d {
-                                        *d = s;
+                        let src = &input[b * lin * cin..(b + 1) * lin * cin];
+                        let dst = &mut out[b * lout * cout..(b + 1) * lout * cout];
+                        for (q, d) in dst.chunks_exact_mut(cin).enumerate() {
+                            let w = &src[q * st * cin..(q * st + k) * cin];
+                            for (c, dc) in d.iter_mut().enumerate() {
+                                let mut m = w[c];
+                                for j in 1..k {
+                                    let v = w[j * cin + c];
+                                    if v > m {
+                                        m = v;
                                     }
                                 }
+                                *dc = m;
                             }
                         }
                     }
@@ -449,24 +455,6 @@ fn conv_lhs<'a>(c: &ConvStage, input: &'a [f32], rows: &'a [usize]) -> Lhs<'a> {
             seg_len: c.cin,
             seg_stride: c.d * c.cin,
             segments: c.k,
-        }
-    }
-}
-
-/// First convolution on base codes: each output is the bias plus one weight row per tap.
-fn gather_first(c: &ConvStage, codes: &[u8], n: usize, lin: usize, lout: usize, out: &mut [f32]) {
-    let cout = c.cout;
-    for b in 0..n {
-        for p in 0..lout {
-            let z = &mut out[(b * lout + p) * cout..(b * lout + p + 1) * cout];
-            z.copy_from_slice(&c.bias);
-            for t in 0..c.k {
-                let base = usize::from(codes[b * lin + p * c.s + t * c.d] & 3);
-                let w = &c.w[(t * 4 + base) * cout..(t * 4 + base + 1) * cout];
-                for (zv, &wv) in z.iter_mut().zip(w) {
-                    *zv += wv;
-                }
-            }
         }
     }
 }

@@ -35,6 +35,7 @@ mod arch;
 mod dtype;
 mod error;
 mod exec;
+mod gather;
 #[cfg(feature = "keras")]
 pub mod keras;
 mod kernel;

@@ -5,6 +5,7 @@ use neuronmotif_core::{Alphabet, Base};
 use rayon::prelude::*;
 
 use crate::exec::{Bufs, Plan};
+use crate::gather::OneHotTable;
 use crate::kernel::PackedB;
 use crate::model::{ConvLayer, Layer, Model};
 use crate::CnnError;
@@ -72,6 +73,8 @@ pub(crate) struct ConvStage {
     pub packed_t: Option<PackedB>,
     /// `[cout][(t, c)]`: the rows the sparse backward adds (conv layers 1..L−1).
     pub w_t: Vec<f32>,
+    /// The first conv on base codes as table lookups (first conv only).
+    pub onehot: Option<Box<OneHotTable>>,
 }
 
 /// One step of a compiled substructure.
@@ -422,10 +425,75 @@ impl Substructure {
         &self,
         batch: impl Into<Batch<'a>>,
     ) -> Result<Vec<Array3<f32>>, CnnError> {
+        let all: Vec<usize> = (1..=self.layer).collect();
+        self.feature_maps_of(batch, &all)
+    }
+
+    /// Feature maps of the conv layers `layers` (each in 1..=L, any order), from one forward
+    /// pass: demixing needs the maps of every layer below a neuron, and evaluating them one
+    /// layer at a time would repeat the lower layers for each.
+    pub fn feature_maps_of<'a>(
+        &self,
+        batch: impl Into<Batch<'a>>,
+        layers: &[usize],
+    ) -> Result<Vec<Array3<f32>>, CnnError> {
         let batch = batch.into();
-        (1..=self.layer)
-            .map(|l| self.feature_map(batch, l))
-            .collect()
+        let plan = self.check_batch(&batch)?;
+        let stages = layers
+            .iter()
+            .map(|&l| {
+                l.checked_sub(1)
+                    .and_then(|i| self.conv_stages.get(i))
+                    .copied()
+                    .ok_or(CnnError::OutOfRange {
+                        what: "conv layer",
+                        value: l,
+                        limit: format!("conv layers 1..={} in this substructure", self.layer),
+                    })
+            })
+            .collect::<Result<Vec<usize>, _>>()?;
+        let Some(&deepest) = stages.iter().max() else {
+            return Ok(Vec::new());
+        };
+        let widths: Vec<usize> = stages
+            .iter()
+            .map(|&st| plan.lens[st] * plan.chans[st])
+            .collect();
+        let per: usize = widths.iter().sum();
+        // every requested map of a sequence side by side, split into arrays afterwards
+        let mut joined = Array2::<f32>::zeros((batch.len(), per));
+        self.par_chunks(
+            &batch,
+            &plan,
+            joined.as_slice_mut(),
+            per,
+            |bufs, chunk, dst| {
+                let n = chunk.len();
+                bufs.forward(self, &plan, chunk, deepest + 1, None);
+                for (b, row) in dst.chunks_exact_mut(per).enumerate().take(n) {
+                    let mut at = 0;
+                    for (&st, &w) in stages.iter().zip(&widths) {
+                        row[at..at + w].copy_from_slice(&bufs.acts[st][b * w..(b + 1) * w]);
+                        at += w;
+                    }
+                }
+            },
+        );
+        let mut at = 0;
+        let mut maps = Vec::with_capacity(stages.len());
+        for (&st, &w) in stages.iter().zip(&widths) {
+            let part = joined.slice(ndarray::s![.., at..at + w]).to_owned();
+            at += w;
+            maps.push(
+                part.into_shape_with_order((batch.len(), plan.lens[st], plan.chans[st]))
+                    .map_err(|_| CnnError::OutOfRange {
+                        what: "feature map width",
+                        value: w,
+                        limit: "len × channels".into(),
+                    })?,
+            );
+        }
+        Ok(maps)
     }
 
     /// Activation of neuron (L, `channel`) at output position 0 and its exact gradient with
@@ -617,6 +685,8 @@ fn compile_conv(
             .map(|i| w[(i % (k * cin)) * cout + i / (k * cin)])
             .collect()
     };
+    let onehot =
+        (first && cin == 4).then(|| Box::new(OneHotTable::new(&w, &bias, k, c.dilation, c.stride)));
     ConvStage {
         k,
         d: c.dilation,
@@ -628,5 +698,6 @@ fn compile_conv(
         packed,
         packed_t,
         w_t,
+        onehot,
     }
 }

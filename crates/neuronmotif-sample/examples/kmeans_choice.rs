@@ -11,14 +11,6 @@ use neuronmotif_cnn::Batch;
 use neuronmotif_core::Alphabet;
 use neuronmotif_sample::*;
 
-fn purity(crms: &[Crm]) -> f64 {
-    let n: usize = crms.iter().map(|c| c.n).sum();
-    crms.iter()
-        .map(|c| c.route.as_ref().map_or(0.0, |r| f64::from(r.purity)) * c.n as f64)
-        .sum::<f64>()
-        / n.max(1) as f64
-}
-
 thread_local! {
     static FIRST: std::cell::RefCell<Vec<(f64, f64, f64)>> = const { std::cell::RefCell::new(Vec::new()) };
     static TREE: std::cell::RefCell<Vec<(f64, f64)>> = const { std::cell::RefCell::new(Vec::new()) };
@@ -91,7 +83,7 @@ fn main() {
                     let mut rng =
                         <rand_xoshiro::Xoshiro256PlusPlus as rand::SeedableRng>::seed_from_u64(1);
                     let ours = |w: &[f32], rng: &mut rand_xoshiro::Xoshiro256PlusPlus| {
-                        let c = kmeans::fit(xf.view(), w, top.pool_size, 3, 100, rng);
+                        let c = kmeans::fit(xf.view(), w, top.pool_size, 3, 100, 100, rng);
                         label_purity(&kmeans::assign(xf.view(), &c), &routes, top.pool_size)
                     };
                     let ours_w = ours(
@@ -102,11 +94,11 @@ fn main() {
                     FIRST.with(|f| f.borrow_mut().push((ours_w, ours_u, linfa_purity)));
                     TREE.with(|f| {
                         f.borrow_mut()
-                            .push((purity(&weighted), purity(&unweighted)))
+                            .push((route_purity(&weighted), route_purity(&unweighted)))
                     });
                     println!(
                         "{file} layer {layer} neuron {k}: {} samples, {} CRMs | route purity: weighted {:.3}  unweighted {:.3} | consensus ratio: weighted {:.3}  unweighted {:.3} | first level: ours weighted {:.3}, ours unweighted {:.3}, linfa {:.3}",
-                        samples.len(), weighted.len(), purity(&weighted), purity(&unweighted), consensus_ratio(&weighted), consensus_ratio(&unweighted), ours_w, ours_u, linfa_purity
+                        samples.len(), weighted.len(), route_purity(&weighted), route_purity(&unweighted), consensus_ratio(&weighted), consensus_ratio(&unweighted), ours_w, ours_u, linfa_purity
                     );
                 }
                 crms_all.extend(weighted);

@@ -57,6 +57,18 @@ impl Crm {
     }
 }
 
+/// Route purity of a set of CRMs: the fraction of their samples whose strongest route starts
+/// at their CRM's most common offset, weighted by CRM size (0 when no CRM has a route). With
+/// the route as ground truth for a sample's shift, it measures how cleanly demixing separated
+/// the shift states.
+pub fn route_purity(crms: &[Crm]) -> f64 {
+    let n: usize = crms.iter().map(|c| c.n).sum();
+    crms.iter()
+        .map(|c| c.route.as_ref().map_or(0.0, |r| f64::from(r.purity)) * c.n as f64)
+        .sum::<f64>()
+        / n.max(1) as f64
+}
+
 /// NeuronMotif's activation-binned PPM of a cluster.
 ///
 /// Split (0, amax] into `bins` equal strata; each non-empty stratum contributes its own
@@ -132,6 +144,29 @@ mod tests {
             binned_ppm(Array2::zeros((0, 3)).view(), &[], 20).unwrap(),
             Ppm::uniform(3)
         );
+    }
+
+    #[test]
+    fn route_purity_weights_by_size() {
+        let crm = |n: usize, purity: Option<f32>| Crm {
+            layer: 2,
+            neuron: 0,
+            shift: neuronmotif_field::ShiftId(0),
+            motif_nb: 1,
+            ppm: Ppm::uniform(3),
+            n,
+            act_max: 1.0,
+            conact: 1.0,
+            route: purity.map(|p| RouteSummary {
+                offset_bp: 0,
+                purity: p,
+            }),
+        };
+        // (10 × 1.0 + 30 × 0.5) / 40
+        assert!((route_purity(&[crm(10, Some(1.0)), crm(30, Some(0.5))]) - 0.625).abs() < 1e-12);
+        // a CRM without a route counts as impure; no samples at all gives 0
+        assert!((route_purity(&[crm(10, Some(1.0)), crm(10, None)]) - 0.5).abs() < 1e-12);
+        assert_eq!(route_purity(&[]), 0.0);
     }
 
     #[test]

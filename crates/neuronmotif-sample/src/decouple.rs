@@ -1,10 +1,14 @@
 //! Demixing: top-down hierarchical k-means of the samples on the feature maps of the layers
 //! below the neuron, one level per max-pool, `pool^motif_nb` clusters per level.
 
+use std::collections::HashMap;
+use std::sync::OnceLock;
+
 use ndarray::Array2;
 use neuronmotif_cnn::{Batch, Substructure};
 use neuronmotif_field::{ShiftId, ShiftSpace};
 use rand::seq::index;
+use rayon::prelude::*;
 
 use crate::crm::binned_ppm;
 use crate::kmeans;
@@ -15,35 +19,61 @@ use crate::{Crm, RouteSummary, SampleError, SampleSet};
 /// Samples per feature-map evaluation (bounds memory on wide maps).
 const FEATURE_CHUNK: usize = 2048;
 
-/// A layer's feature map is computed once for all samples and reused by every node of the
-/// tree when it fits in this many bytes; wider maps are recomputed per node, in chunks.
+/// The feature maps of all samples are computed once, in one forward pass, and reused by every
+/// node of the tree for as many layers as fit in this many bytes together; the other layers'
+/// maps are computed per node, in chunks.
 const CACHE_BYTES: usize = 256 << 20;
 
 /// Feature maps of the whole sample set, per conv layer, when small enough to keep.
 struct Features<'a> {
     sub: &'a Substructure,
     samples: &'a SampleSet,
-    cached: std::collections::HashMap<usize, Option<Array2<f32>>>,
+    /// The conv layers the tree clusters on.
+    layers: Vec<usize>,
+    /// Filled on the first request: every layer that fits, from one forward pass (`None` if
+    /// that failed; each node then computes its own rows and reports the error).
+    cached: OnceLock<Option<HashMap<usize, Array2<f32>>>>,
 }
 
 impl Features<'_> {
     /// Rows `idx` of conv layer `l`'s flattened feature map.
-    fn rows(&mut self, idx: &[usize], l: usize) -> Result<Array2<f32>, SampleError> {
-        if !self.cached.contains_key(&l) {
-            let len = self.sub.output_len(l, self.sub.input_len()).unwrap_or(0);
-            let dim = len * self.sub.channels_of(l).unwrap_or(0);
-            let whole = if self.samples.len() * dim * 4 <= CACHE_BYTES {
-                let all: Vec<usize> = (0..self.samples.len()).collect();
-                Some(features(self.sub, self.samples, &all, l)?)
-            } else {
-                None
-            };
-            self.cached.insert(l, whole);
-        }
-        match self.cached.get(&l).and_then(Option::as_ref) {
+    fn rows(&self, idx: &[usize], l: usize) -> Result<Array2<f32>, SampleError> {
+        let cached = self.cached.get_or_init(|| self.fill().ok());
+        match cached.as_ref().and_then(|c| c.get(&l)) {
             Some(m) => Ok(m.select(ndarray::Axis(0), idx)),
             None => features(self.sub, self.samples, idx, l),
         }
+    }
+
+    /// The maps of as many layers of `layers` as fit in `CACHE_BYTES` together, deepest
+    /// first (a deep map is the dearest to recompute), from one forward pass per block of
+    /// samples.
+    fn fill(&self) -> Result<HashMap<usize, Array2<f32>>, SampleError> {
+        let n = self.samples.len();
+        let mut keep = Vec::new();
+        let mut widths = Vec::new();
+        let mut bytes = 0usize;
+        for &l in self.layers.iter().rev() {
+            let len = self.sub.output_len(l, self.sub.input_len()).unwrap_or(0);
+            let dim = len * self.sub.channels_of(l).unwrap_or(0);
+            if bytes + n * dim * 4 <= CACHE_BYTES {
+                bytes += n * dim * 4;
+                keep.push(l);
+                widths.push(dim);
+            }
+        }
+        let mut maps: Vec<Array2<f32>> = widths.iter().map(|&w| Array2::zeros((n, w))).collect();
+        let block = FEATURE_CHUNK * 4;
+        for start in (0..n).step_by(block) {
+            let end = (start + block).min(n);
+            let codes = self.samples.codes.slice(ndarray::s![start..end, ..]);
+            let part = self.sub.feature_maps_of(Batch::Codes(codes), &keep)?;
+            for (dst, m) in maps.iter_mut().zip(part) {
+                dst.slice_mut(ndarray::s![start..end, ..])
+                    .assign(&flatten(m)?);
+            }
+        }
+        Ok(keep.into_iter().zip(maps).collect())
     }
 }
 
@@ -54,7 +84,9 @@ struct Leaf {
     digits: Vec<u64>,
 }
 
-/// Demix `samples` of neuron `channel` into CRMs, one per non-empty shift state.
+/// Demix `samples` of neuron `channel` into CRMs, one per non-empty shift state; `routes` are
+/// the samples' strongest-route input offsets ([`Substructure::strongest_route`]), summarised
+/// per CRM.
 pub(crate) fn decouple(
     sub: &Substructure,
     space: &ShiftSpace,
@@ -62,28 +94,38 @@ pub(crate) fn decouple(
     channel: usize,
     params: &ValidDecoupleParams,
     streams: Streams,
+    routes: &[u32],
 ) -> Result<Vec<Crm>, SampleError> {
     if samples.is_empty() {
         return Ok(Vec::new());
     }
-    let mut leaves = Vec::new();
-    let mut node = 0u64;
-    let mut feats = Features {
+    let mut layers: Vec<usize> = space
+        .digits()
+        .iter()
+        .map(|d| d.conv_layer)
+        .filter(|&l| l > 0)
+        .collect();
+    layers.sort_unstable();
+    layers.dedup();
+    let feats = Features {
         sub,
         samples,
-        cached: Default::default(),
+        layers,
+        cached: OnceLock::new(),
     };
-    split(
-        &mut feats,
+    let node = Node {
+        depth: 0,
+        key: 0,
+        digits: Vec::new(),
+    };
+    let leaves = split(
+        &feats,
         space,
         samples,
         params,
         streams,
-        0,
+        node,
         (0..samples.len()).collect(),
-        Vec::new(),
-        &mut node,
-        &mut leaves,
     )?;
     // CRMs, then every consensus evaluated in one batch
     let rf = samples.seq_len();
@@ -110,40 +152,48 @@ pub(crate) fn decouple(
         c.conact = a;
     }
     // where each sample's strongest route enters the input: the bp offset behind a shift state
-    let routes = sub.strongest_route(Batch::Codes(samples.codes.view()), channel)?;
     for (c, leaf) in crms.iter_mut().zip(&leaves) {
-        c.route = route_summary(leaf.idx.iter().map(|&i| routes[i]));
+        c.route = route_summary(leaf.idx.iter().filter_map(|&i| routes.get(i).copied()));
     }
     Ok(crms)
 }
 
-#[allow(clippy::too_many_arguments)]
+/// Where a node sits in the demixing tree.
+#[derive(Debug, Clone)]
+struct Node {
+    depth: usize,
+    /// The digits so far read as one mixed-radix number: with `depth`, names the node, so
+    /// its k-means stream does not depend on the order nodes are visited.
+    key: u64,
+    digits: Vec<u64>,
+}
+
+/// Cluster the samples `idx` of `node` and recurse into each non-empty cluster (in parallel),
+/// returning the leaves in digit order.
 fn split(
-    feats: &mut Features<'_>,
+    feats: &Features<'_>,
     space: &ShiftSpace,
     samples: &SampleSet,
     params: &ValidDecoupleParams,
     streams: Streams,
-    depth: usize,
+    node: Node,
     idx: Vec<usize>,
-    mut digits: Vec<u64>,
-    node: &mut u64,
-    leaves: &mut Vec<Leaf>,
-) -> Result<(), SampleError> {
+) -> Result<Vec<Leaf>, SampleError> {
     let all = space.digits();
-    let stop = |d: &mut Vec<u64>| d.resize(all.len(), 0);
+    let Node {
+        depth,
+        key,
+        mut digits,
+    } = node;
     let Some(digit) = all.get(depth) else {
-        leaves.push(Leaf { idx, digits });
-        return Ok(());
+        return Ok(vec![Leaf { idx, digits }]);
     };
     let k = digit.radix as usize;
     if k <= 1 || digit.conv_layer == 0 || idx.len() < k || idx.len() < params.min_cluster {
-        stop(&mut digits);
-        leaves.push(Leaf { idx, digits });
-        return Ok(());
+        digits.resize(all.len(), 0);
+        return Ok(vec![Leaf { idx, digits }]);
     }
-    *node += 1;
-    let mut rng = streams.get(Purpose::KMeans, *node, depth as u64);
+    let mut rng = streams.get(Purpose::KMeans, key, depth as u64);
     let weights: Vec<f32> = idx
         .iter()
         .map(|&i| {
@@ -171,6 +221,7 @@ fn split(
         k,
         params.kmeans_runs,
         params.kmeans_max_iter,
+        params.kmeans_probe_iter,
         &mut rng,
     );
     let labels = if fit_idx.len() == idx.len() {
@@ -184,32 +235,26 @@ fn split(
         l
     };
     drop(x);
-    for j in 0..k {
-        let part: Vec<usize> = idx
-            .iter()
-            .zip(&labels)
-            .filter(|(_, &l)| l == j)
-            .map(|(&i, _)| i)
-            .collect();
-        if part.is_empty() {
-            continue;
-        }
-        let mut d = digits.clone();
-        d.push(j as u64);
-        split(
-            feats,
-            space,
-            samples,
-            params,
-            streams,
-            depth + 1,
-            part,
-            d,
-            node,
-            leaves,
-        )?;
+    let mut parts: Vec<Vec<usize>> = vec![Vec::new(); k];
+    for (&i, &l) in idx.iter().zip(&labels) {
+        parts[l].push(i);
     }
-    Ok(())
+    let children: Vec<Vec<Leaf>> = parts
+        .into_par_iter()
+        .enumerate()
+        .filter(|(_, part)| !part.is_empty())
+        .map(|(j, part)| {
+            let mut d = digits.clone();
+            d.push(j as u64);
+            let child = Node {
+                depth: depth + 1,
+                key: key.wrapping_mul(digit.radix).wrapping_add(j as u64),
+                digits: d,
+            };
+            split(feats, space, samples, params, streams, child, part)
+        })
+        .collect::<Result<_, _>>()?;
+    Ok(children.into_iter().flatten().collect())
 }
 
 /// The most common route start of a cluster and the fraction of its samples that share it
@@ -239,7 +284,11 @@ fn features(
     l: usize,
 ) -> Result<Array2<f32>, SampleError> {
     let codes = samples.select(idx).codes;
-    let map = sub.feature_map(Batch::Codes(codes.view()), l)?;
+    flatten(sub.feature_map(Batch::Codes(codes.view()), l)?)
+}
+
+/// `[n, positions, channels]` as `[n, positions × channels]`.
+fn flatten(map: ndarray::Array3<f32>) -> Result<Array2<f32>, SampleError> {
     let (n, len, ch) = map.dim();
     map.into_shape_with_order((n, len * ch))
         .map_err(|e| SampleError::Param {

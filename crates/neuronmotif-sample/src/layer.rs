@@ -2,11 +2,14 @@
 //! consensus-activation rule.
 
 use std::collections::HashMap;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Mutex;
 
 use rayon::prelude::*;
 
-use crate::neuron::{consensus_ratio, decouple_neuron, sample_neuron, LayerContext, NeuronResult};
+use crate::neuron::{
+    consensus_ratio, decouple_routed, sample_neuron, sample_routes, LayerContext, NeuronResult,
+};
 use crate::params::MotifNb;
 use crate::stats::t_test;
 use crate::{Progress, SampleError, SampleSet};
@@ -71,6 +74,10 @@ pub struct LayerResult {
     pub neurons: Vec<NeuronResult>,
 }
 
+/// The samples' route offsets are kept between motif_nb values (they do not depend on it) up
+/// to this many bytes per layer; beyond, they are recomputed.
+const ROUTE_CACHE_BYTES: usize = 64 << 20;
+
 /// Explain `neurons` of the layer: sample each (or reuse samples from `store`), demix with
 /// motif_nb 1, 2, … until the layer accepts (automatic mode, at most `max`; the value with the
 /// best mean ratio is kept if none is accepted), or with the fixed value.
@@ -86,6 +93,8 @@ pub fn explain_layer(
         MotifNb::Fixed(m) => (m, m),
         MotifNb::Auto { max } => (1, if pooled { max } else { 1 }),
     };
+    let route_cache = Mutex::new(HashMap::<usize, Vec<u32>>::new());
+    let route_bytes = AtomicUsize::new(0);
     let mut results: Vec<NeuronResult> = neurons
         .par_iter()
         .map(|&k| -> Result<NeuronResult, SampleError> {
@@ -104,7 +113,18 @@ pub fn explain_layer(
             };
             let sampling_s = t0.elapsed().as_secs_f64();
             let t1 = std::time::Instant::now();
-            let crms = decouple_neuron(ctx, k, &samples, first)?;
+            let routes = sample_routes(ctx, k, &samples)?;
+            let crms = decouple_routed(ctx, k, &samples, first, &routes)?;
+            if max > first {
+                // keep the routes for the next motif_nb while the layer's total stays small
+                let bytes = routes.len() * 4;
+                let kept = route_bytes.fetch_add(bytes, Ordering::Relaxed) + bytes;
+                if kept <= ROUTE_CACHE_BYTES {
+                    if let Ok(mut cache) = route_cache.lock() {
+                        cache.insert(k, routes);
+                    }
+                }
+            }
             let q = consensus_ratio(&crms);
             progress.neuron_finished(layer, k, crms.len());
             Ok(NeuronResult {
@@ -150,7 +170,15 @@ pub fn explain_layer(
                     .get(r.neuron)?
                     .unwrap_or_else(|| SampleSet::empty(ctx.sub.input_len()));
                 let t1 = std::time::Instant::now();
-                let crms = decouple_neuron(ctx, r.neuron, &samples, m)?;
+                let cached = route_cache
+                    .lock()
+                    .ok()
+                    .and_then(|c| c.get(&r.neuron).cloned());
+                let routes = match cached {
+                    Some(v) => v,
+                    None => sample_routes(ctx, r.neuron, &samples)?,
+                };
+                let crms = decouple_routed(ctx, r.neuron, &samples, m, &routes)?;
                 let mut out = r.clone();
                 out.tried.push((m, consensus_ratio(&crms)));
                 out.crms = crms;

@@ -36,7 +36,7 @@ mod seeding;
 pub mod stats;
 mod table;
 
-pub use crm::{binned_ppm, Crm, RouteSummary};
+pub use crm::{binned_ppm, route_purity, Crm, RouteSummary};
 pub use error::SampleError;
 pub use layer::{explain_layer, layer_accepts, LayerResult, MemoryStore, SampleStore};
 pub use neuron::{

@@ -2,7 +2,7 @@
 
 use std::time::Instant;
 
-use neuronmotif_cnn::Substructure;
+use neuronmotif_cnn::{Batch, Substructure};
 use neuronmotif_field::Geometry;
 
 use crate::decouple::decouple;
@@ -81,13 +81,48 @@ pub fn decouple_neuron(
     samples: &SampleSet,
     motif_nb: u32,
 ) -> Result<Vec<Crm>, SampleError> {
+    let routes = sample_routes(ctx, neuron, samples)?;
+    decouple_routed(ctx, neuron, samples, motif_nb, &routes)
+}
+
+/// Where each sample's strongest route from the neuron enters the input (bp offset); the same
+/// for every motif_nb, so the automatic choice computes it once.
+pub(crate) fn sample_routes(
+    ctx: &LayerContext<'_>,
+    neuron: usize,
+    samples: &SampleSet,
+) -> Result<Vec<u32>, SampleError> {
+    if samples.is_empty() {
+        return Ok(Vec::new());
+    }
+    Ok(ctx
+        .sub
+        .strongest_route(Batch::Codes(samples.codes.view()), neuron)?)
+}
+
+/// [`decouple_neuron`] with the samples' routes already known.
+pub(crate) fn decouple_routed(
+    ctx: &LayerContext<'_>,
+    neuron: usize,
+    samples: &SampleSet,
+    motif_nb: u32,
+    routes: &[u32],
+) -> Result<Vec<Crm>, SampleError> {
     let streams = Streams {
         seed: ctx.seed,
         layer: ctx.sub.layer(),
         neuron,
     };
     let space = ctx.geometry.shift_space(ctx.sub.layer(), motif_nb)?;
-    decouple(ctx.sub, &space, samples, neuron, ctx.decouple, streams)
+    decouple(
+        ctx.sub,
+        &space,
+        samples,
+        neuron,
+        ctx.decouple,
+        streams,
+        routes,
+    )
 }
 
 /// NeuronMotif's acceptance statistic: the best CRM consensus activation over the best sampled
@@ -139,11 +174,12 @@ pub fn explain_neuron(
     };
     let mut best: Option<(f32, u32, Vec<Crm>)> = None;
     let mut tried = Vec::new();
+    let routes = sample_routes(ctx, neuron, &samples)?;
     for m in candidates {
         if progress.cancelled() {
             return Err(SampleError::Cancelled);
         }
-        let crms = decouple_neuron(ctx, neuron, &samples, m)?;
+        let crms = decouple_routed(ctx, neuron, &samples, m, &routes)?;
         let q = consensus_ratio(&crms);
         tried.push((m, q));
         let better = best.as_ref().is_none_or(|(bq, _, _)| q > *bq);

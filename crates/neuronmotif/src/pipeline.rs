@@ -1,6 +1,7 @@
 //! The whole method as one call: model → samples → CRMs → segments → matches, layer by layer,
 //! into a run directory.
 
+use std::collections::BTreeMap;
 use std::ops::{Range, RangeInclusive};
 use std::path::{Path, PathBuf};
 use std::time::Instant;
@@ -37,6 +38,9 @@ pub struct PipelineConfig {
     pub neurons: Option<Range<usize>>,
     /// motif_nb rule.
     pub motif_nb: MotifNb,
+    /// motif_nb rules for single layers, overriding [`PipelineConfig::motif_nb`] there (the
+    /// original's demo2 ran layers 1-4 automatically and layer 5 with motif_nb 2).
+    pub motif_nb_layers: BTreeMap<usize, MotifNb>,
     /// Motif database to match CRM segments against.
     pub db: Option<PathBuf>,
     /// Tomtom settings for the matching (MEME defaults).
@@ -54,6 +58,14 @@ pub struct PipelineConfig {
 }
 
 impl PipelineConfig {
+    /// The motif_nb rule of conv layer `layer`.
+    pub fn motif_nb_of(&self, layer: usize) -> MotifNb {
+        self.motif_nb_layers
+            .get(&layer)
+            .copied()
+            .unwrap_or(self.motif_nb)
+    }
+
     /// A configuration with the defaults.
     pub fn new(model: impl Into<PathBuf>, out: impl Into<PathBuf>) -> PipelineConfig {
         PipelineConfig {
@@ -63,6 +75,7 @@ impl PipelineConfig {
             layers: None,
             neurons: None,
             motif_nb: MotifNb::Auto { max: 3 },
+            motif_nb_layers: BTreeMap::new(),
             db: None,
             tomtom: TomtomParams::new(),
             seed: 1,
@@ -118,11 +131,13 @@ impl Pipeline {
     /// Load and validate everything; nothing is written yet.
     pub fn new(config: PipelineConfig) -> Result<Pipeline, Error> {
         config.sampler.clone().check()?;
-        DecoupleParams {
-            motif_nb: config.motif_nb,
-            ..config.decouple.clone()
+        for &m in std::iter::once(&config.motif_nb).chain(config.motif_nb_layers.values()) {
+            DecoupleParams {
+                motif_nb: m,
+                ..config.decouple.clone()
+            }
+            .check()?;
         }
-        .check()?;
         let model = Model::open(&config.model, config.keras_alphabet)?;
         let n = model.conv_count();
         let layers = config.layers.clone().unwrap_or(1..=n);
@@ -186,11 +201,13 @@ impl Pipeline {
         let mut run = self.run_json(prior.map(|p| p.results).unwrap_or_default());
         run.write(out)?;
         let sampler = self.config.sampler.clone().check()?;
-        let decouple = DecoupleParams {
-            motif_nb: self.config.motif_nb,
-            ..self.config.decouple.clone()
-        }
-        .check()?;
+        let decouple_of = |layer: usize| {
+            DecoupleParams {
+                motif_nb: self.config.motif_nb_of(layer),
+                ..self.config.decouple.clone()
+            }
+            .check()
+        };
         let first = *self.layers.start();
         let mut prev: Option<LayerTable> = if first > 1 {
             let p = layer_dir(out, first - 1).join("table.safetensors");
@@ -215,8 +232,13 @@ impl Pipeline {
                 prev = Some(self.load_table(&table_path, layer)?);
                 continue;
             }
-            let (summary, table, layer_best) =
-                self.run_layer(layer, prev.as_ref(), &sampler, &decouple, progress)?;
+            let (summary, table, layer_best) = self.run_layer(
+                layer,
+                prev.as_ref(),
+                &sampler,
+                &decouple_of(layer)?,
+                progress,
+            )?;
             table.save(&table_path).map_err(|e| Error::RunDir {
                 path: table_path.clone(),
                 message: e.to_string(),
@@ -410,9 +432,22 @@ impl Pipeline {
                 .neurons
                 .as_ref()
                 .map_or_else(|| "all".into(), |r| format!("{}..{}", r.start, r.end)),
-            motif_nb: match self.config.motif_nb {
-                MotifNb::Auto { max } => serde_json::json!({"auto": {"max": max}}),
-                MotifNb::Fixed(m) => serde_json::json!(m),
+            motif_nb: {
+                let rule = |m: MotifNb| match m {
+                    MotifNb::Auto { max } => serde_json::json!({"auto": {"max": max}}),
+                    MotifNb::Fixed(m) => serde_json::json!(m),
+                };
+                if self.config.motif_nb_layers.is_empty() {
+                    rule(self.config.motif_nb)
+                } else {
+                    let layers: serde_json::Map<String, serde_json::Value> = self
+                        .config
+                        .motif_nb_layers
+                        .iter()
+                        .map(|(l, &m)| (l.to_string(), rule(m)))
+                        .collect();
+                    serde_json::json!({"default": rule(self.config.motif_nb), "layers": layers})
+                }
             },
             db: self.config.db.as_ref().map(|p| p.display().to_string()),
             sampler: serde_json::to_value(&self.config.sampler).unwrap_or_default(),
@@ -477,7 +512,11 @@ fn fingerprint(config: &PipelineConfig, model: &Model) -> Result<String, Error> 
         "tomtom": format!("{:?}", config.tomtom),
         "seed": config.seed,
         "neurons": format!("{:?}", config.neurons),
-        "motif_nb": format!("{:?}", config.motif_nb),
+        "motif_nb": if config.motif_nb_layers.is_empty() {
+            format!("{:?}", config.motif_nb)
+        } else {
+            format!("{:?} {:?}", config.motif_nb, config.motif_nb_layers)
+        },
         "sampler": serde_json::to_value(&config.sampler).unwrap_or_default(),
         "decouple": serde_json::to_value(&config.decouple).unwrap_or_default(),
         "version": env!("CARGO_PKG_VERSION"),

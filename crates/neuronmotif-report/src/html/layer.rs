@@ -1,6 +1,7 @@
 //! A layer's pages: the overview (one row per neuron) and, when the layer is too large for one
 //! page, detail pages holding the neurons' CRM tables, split by size.
 
+use rayon::prelude::*;
 use std::fmt::Write as _;
 use std::ops::Range;
 use std::path::Path;
@@ -112,7 +113,7 @@ impl RunReport {
         // memory at one page whatever the layer's size.
         let sizes: Vec<Vec<usize>> = layer
             .neurons
-            .iter()
+            .par_iter()
             .map(|n| {
                 let routes = n.crms.iter().any(|c| c.route_offset_bp.is_some());
                 n.crms
@@ -126,13 +127,14 @@ impl RunReport {
         let detail_dir = pages_dir.join(format!("layer{}", layer.layer));
         if !single {
             create_dir(&detail_dir)?;
-            for p in 0..pages.len() {
+            // pages in parallel: each thread holds one page at a time
+            (0..pages.len()).into_par_iter().try_for_each(|p| {
                 let html = self.detail_page(layer, p, &pages, opts);
                 write_atomic(
                     &pages_dir.join(detail_page_name(layer.layer, p)),
                     html.as_bytes(),
-                )?;
-            }
+                )
+            })?;
         }
         remove_stale_details(&detail_dir, if single { 0 } else { pages.len() })?;
         let html = self.overview_page(layer, &pages, opts);

@@ -42,8 +42,9 @@ impl NeuronInfo {
         }
         all.sort_by(|a, b| a.0.total_cmp(&b.0));
         let mut best: Vec<(String, Option<f64>)> = Vec::new();
+        let mut seen = std::collections::HashSet::new();
         for (_, name, q) in all {
-            if !best.iter().any(|(n, _)| *n == name) {
+            if seen.insert(name.clone()) {
                 best.push((name, q));
             }
         }
