@@ -37,10 +37,30 @@ impl Database {
     }
 }
 
+/// Where a layer's CRMs come from; it decides whether their PPMs are discounted before the
+/// informative segments are cut.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CrmOrigin {
+    /// Sampled by the genetic search: a cluster of few sequences can look informative by
+    /// chance, so the original's `.sel` rule smooths it with M = 80 pseudo-sequences.
+    Sampled,
+    /// Every sequence of the receptive field was evaluated (the exhaustive branch): a CRM is
+    /// the complete set of sequences that activate the neuron in that shift state, not a
+    /// sample of it, so its PPM is not discounted. (With M = 80, a neuron that only 32 of the
+    /// 4^10 10-mers activate would show no informative position at all.)
+    Census,
+}
+
 /// The informative segments of CRMs, as motifs `<crm id>_<start>-<end>` with the CRM's
 /// statistics as name and its sample count as nsites.
-pub fn crm_segments(crms: &[Crm]) -> Result<Vec<Motif>, Error> {
-    let params = SegmentParams::report();
+pub fn crm_segments(crms: &[Crm], origin: CrmOrigin) -> Result<Vec<Motif>, Error> {
+    let params = match origin {
+        CrmOrigin::Sampled => SegmentParams::report(),
+        CrmOrigin::Census => SegmentParams {
+            pseudocount: 0.0,
+            ..SegmentParams::report()
+        },
+    };
     let mut out = Vec::new();
     for c in crms {
         for seg in c

@@ -15,7 +15,7 @@ use neuronmotif_sample::{
 };
 use neuronmotif_tomtom::{TomtomMatch, TomtomParams};
 
-use crate::matching::{crm_segments, match_segments, matched_targets, Database};
+use crate::matching::{crm_segments, match_segments, matched_targets, CrmOrigin, Database};
 use crate::run_dir::{
     atomic_write, crm_motifs, crms_tsv, layer_dir, meme_text, routes_tsv, LayerSummary, RunJson,
 };
@@ -335,7 +335,12 @@ impl Pipeline {
         )?;
         atomic_write(&dir.join("crms.tsv"), crms_tsv(&crms).as_bytes())?;
         atomic_write(&dir.join("routes.tsv"), routes_tsv(&crms).as_bytes())?;
-        let segments = crm_segments(&crms)?;
+        let origin = if sub.input_len() < sampler.exhaustive_below {
+            CrmOrigin::Census
+        } else {
+            CrmOrigin::Sampled
+        };
+        let segments = crm_segments(&crms, origin)?;
         atomic_write(&dir.join("segments.meme"), meme_text(&segments)?.as_bytes())?;
         let t_match = Instant::now();
         let mut matched_segments = 0;
