@@ -51,16 +51,23 @@ pub enum CrmOrigin {
     Census,
 }
 
+impl CrmOrigin {
+    /// The segmentation rule for CRMs of this origin.
+    fn segment_params(self) -> SegmentParams {
+        match self {
+            CrmOrigin::Sampled => SegmentParams::report(),
+            CrmOrigin::Census => SegmentParams {
+                pseudocount: 0.0,
+                ..SegmentParams::report()
+            },
+        }
+    }
+}
+
 /// The informative segments of CRMs, as motifs `<crm id>_<start>-<end>` with the CRM's
 /// statistics as name and its sample count as nsites.
 pub fn crm_segments(crms: &[Crm], origin: CrmOrigin) -> Result<Vec<Motif>, Error> {
-    let params = match origin {
-        CrmOrigin::Sampled => SegmentParams::report(),
-        CrmOrigin::Census => SegmentParams {
-            pseudocount: 0.0,
-            ..SegmentParams::report()
-        },
-    };
+    let params = origin.segment_params();
     let mut out = Vec::new();
     for c in crms {
         for seg in c
@@ -79,6 +86,78 @@ pub fn crm_segments(crms: &[Crm], origin: CrmOrigin) -> Result<Vec<Motif>, Error
             m.name = Some(c.alt_name());
             m.nsites = Some(c.n as f64);
             out.push(m);
+        }
+    }
+    Ok(out)
+}
+
+/// Significance (q-value) a match needs for the rest of its segment to be searched again.
+const RESIDUAL_Q: f64 = 0.05;
+
+/// The parts of segments left beside their significant matches, cut again into segments:
+/// Tomtom reports one alignment per segment and database motif, so when a segment holds two
+/// sites of the same motif (an inverted or tandem repeat closer than a segment's flanks can
+/// separate) only one would be reported. For every match with q < 0.05, the columns outside
+/// its aligned span are segmented by the same rule as the CRM; every new segment is returned
+/// once, as a motif `<crm id>_<start>-<end>` like the others, to be matched in turn.
+/// `segments` and `matches` are the output of [`crm_segments`] and [`match_segments`].
+pub fn residual_segments(
+    crms: &[Crm],
+    origin: CrmOrigin,
+    segments: &[Motif],
+    matches: &[TomtomMatch],
+) -> Result<Vec<Motif>, Error> {
+    let params = origin.segment_params();
+    let by_id: std::collections::HashMap<String, &Crm> = crms.iter().map(|c| (c.id(), c)).collect();
+    let known: BTreeSet<&str> = segments.iter().map(|m| m.id.as_str()).collect();
+    let mut made = BTreeSet::new();
+    let mut pieces_done = BTreeSet::new();
+    let mut out = Vec::new();
+    for m in matches {
+        if m.q_value >= RESIDUAL_Q {
+            continue;
+        }
+        let Some((crm_id, range)) = m.query_id.rsplit_once('_') else {
+            continue;
+        };
+        let Some((a, b)) = range.split_once('-') else {
+            continue;
+        };
+        let (Ok(start), Ok(end), Some(crm)) =
+            (a.parse::<usize>(), b.parse::<usize>(), by_id.get(crm_id))
+        else {
+            continue;
+        };
+        let first = usize::try_from(-m.offset.min(0)).unwrap_or(0);
+        let span = (start + first).min(end)..(start + first + m.overlap).min(end);
+        for piece in [start..span.start, span.end..end] {
+            if piece.len() < params.min_len || !pieces_done.insert((crm_id, piece.start, piece.end))
+            {
+                continue;
+            }
+            let ppm = crm
+                .ppm
+                .slice(piece.clone())
+                .map_err(neuronmotif_sample::SampleError::from)?;
+            for seg in ppm
+                .segments(crm.n as f64, &params)
+                .map_err(neuronmotif_sample::SampleError::from)?
+            {
+                let (a, b) = (piece.start + seg.range.start, piece.start + seg.range.end);
+                let id = format!("{crm_id}_{a}-{b}");
+                if known.contains(id.as_str()) || !made.insert(id.clone()) {
+                    continue;
+                }
+                let mut motif = Motif::from_ppm(
+                    id,
+                    crm.ppm
+                        .slice(a..b)
+                        .map_err(neuronmotif_sample::SampleError::from)?,
+                );
+                motif.name = Some(crm.alt_name());
+                motif.nsites = Some(crm.n as f64);
+                out.push(motif);
+            }
         }
     }
     Ok(out)

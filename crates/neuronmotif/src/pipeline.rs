@@ -15,7 +15,9 @@ use neuronmotif_sample::{
 };
 use neuronmotif_tomtom::{TomtomMatch, TomtomParams};
 
-use crate::matching::{crm_segments, match_segments, matched_targets, CrmOrigin, Database};
+use crate::matching::{
+    crm_segments, match_segments, matched_targets, residual_segments, CrmOrigin, Database,
+};
 use crate::run_dir::{
     atomic_write, crm_motifs, crms_tsv, layer_dir, meme_text, routes_tsv, LayerSummary, RunJson,
 };
@@ -340,14 +342,19 @@ impl Pipeline {
         } else {
             CrmOrigin::Sampled
         };
-        let segments = crm_segments(&crms, origin)?;
-        atomic_write(&dir.join("segments.meme"), meme_text(&segments)?.as_bytes())?;
+        let mut segments = crm_segments(&crms, origin)?;
         let t_match = Instant::now();
         let mut matched_segments = 0;
         let mut best = Vec::new();
         if let Some(db) = &self.db {
             progress.matching(layer, segments.len());
-            let matches = match_segments(db, &segments)?;
+            let mut matches = match_segments(db, &segments)?;
+            // a second site of a segment's best motif, beside the first
+            let residual = residual_segments(&crms, origin, &segments, &matches)?;
+            if !residual.is_empty() {
+                matches.extend(match_segments(db, &residual)?);
+                segments.extend(residual);
+            }
             let mut tsv = Vec::new();
             // The trailer names what decides the table, never the invocation (threads, quiet,
             // paths of the run directory), so a seed fixes the bytes however the run was started.
@@ -375,6 +382,7 @@ impl Pipeline {
                 .len();
             best = best_per_layer(layer, &matches, db);
         }
+        atomic_write(&dir.join("segments.meme"), meme_text(&segments)?.as_bytes())?;
         let matching_s = t_match.elapsed().as_secs_f64();
         if !self.config.keep_samples {
             store
