@@ -348,7 +348,7 @@ fn parse_motif_nb(text: &str, max: u32) -> Result<(MotifNb, BTreeMap<usize, Moti
             }),
         }
     };
-    let mut default = MotifNb::Auto { max };
+    let mut default = None;
     let mut layers = BTreeMap::new();
     for item in text.split(',') {
         match item.split_once('=') {
@@ -356,11 +356,22 @@ fn parse_motif_nb(text: &str, max: u32) -> Result<(MotifNb, BTreeMap<usize, Moti
                 let l: usize = l.trim().parse().ok().filter(|&l| l >= 1).ok_or_else(|| {
                     format!("--motif-nb {text:?}: {l:?} is not a conv layer number (1, 2, ...)")
                 })?;
-                layers.insert(l, rule(v)?);
+                if layers.insert(l, rule(v)?).is_some() {
+                    return Err(format!("--motif-nb {text:?}: layer {l} is given twice").into());
+                }
             }
-            None => default = rule(item)?,
+            None => {
+                if default.replace(rule(item)?).is_some() {
+                    return Err(format!(
+                        "--motif-nb {text:?}: more than one value for all layers \
+                         (expected e.g. auto,5=2)"
+                    )
+                    .into());
+                }
+            }
         }
     }
+    let default = default.unwrap_or(MotifNb::Auto { max });
     Ok((default, layers))
 }
 
@@ -451,7 +462,13 @@ mod tests {
             l.into_iter().collect::<Vec<_>>(),
             vec![(3, MotifNb::Auto { max: 4 }), (5, MotifNb::Fixed(2))]
         );
-        for bad in ["x", "auto,0=2", "auto,a=2", "auto,5=y", ""] {
+        assert_eq!(
+            parse_motif_nb("5=2", 3).unwrap(),
+            (auto, BTreeMap::from([(5, MotifNb::Fixed(2))]))
+        );
+        for bad in [
+            "x", "auto,0=2", "auto,a=2", "auto,5=y", "", "auto,2", "5=2,5=3",
+        ] {
             let e = parse_motif_nb(bad, 3).unwrap_err().to_string();
             assert!(e.contains("--motif-nb"), "{bad}: {e}");
         }

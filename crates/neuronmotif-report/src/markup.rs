@@ -70,6 +70,9 @@ fn push_fixed_fast(out: &mut String, x: f64, decimals: usize) -> bool {
     let Some(&scale) = POW10.get(decimals) else {
         return false;
     };
+    if !x.is_finite() {
+        return false;
+    }
     let scaled = x.abs() * scale;
     if scaled >= 1e9 {
         return false;

@@ -113,6 +113,9 @@ fn elkan_generic<L: Lanes>(
     // per-cluster weighted sums, kept current as rows change cluster
     let mut sums = vec![0.0f64; k * dim];
     let mut mass = vec![0.0f64; k];
+    // exact member counts: an emptied cluster is known to be empty, whatever rounding is
+    // left in its running sums
+    let mut members = vec![0usize; k];
     for (i, row) in x.chunks_exact(dim).enumerate() {
         move_row(
             &mut sums,
@@ -123,6 +126,7 @@ fn elkan_generic<L: Lanes>(
             dim,
             1.0,
         );
+        members[labels[i]] += 1;
     }
     let mut half = vec![0.0f32; k * k];
     let mut sep = vec![0.0f32; k];
@@ -131,7 +135,11 @@ fn elkan_generic<L: Lanes>(
         // Lloyd's update for the current assignment, then loosen the bounds by the moves
         old.copy_from_slice(c);
         for j in 0..k {
-            if mass[j] > 0.0 {
+            if members[j] == 0 {
+                // empty: keep the centre, restart the sums from exact zeros
+                mass[j] = 0.0;
+                sums[j * dim..(j + 1) * dim].fill(0.0);
+            } else if mass[j] > 0.0 {
                 for (dst, &sv) in c[j * dim..(j + 1) * dim]
                     .iter_mut()
                     .zip(&sums[j * dim..(j + 1) * dim])
@@ -205,6 +213,8 @@ fn elkan_generic<L: Lanes>(
             if a != prev {
                 labels[i] = a;
                 changed += 1;
+                members[prev] -= 1;
+                members[a] += 1;
                 move_row(&mut sums, &mut mass, row, f64::from(w[i]), prev, dim, -1.0);
                 move_row(&mut sums, &mut mass, row, f64::from(w[i]), a, dim, 1.0);
             }
@@ -294,6 +304,11 @@ impl Portable {
     /// and the order of `dot`).
     #[inline(always)]
     fn one_chain(a: &[f32], b: &[f32], step: impl Fn(f32, f32, f32) -> f32) -> f32 {
+        debug_assert_eq!(
+            a.len(),
+            b.len(),
+            "equal lengths: both paths read the same elements"
+        );
         let mut acc = [0.0f32; 8];
         let (ca, cb) = (a.chunks_exact(8), b.chunks_exact(8));
         let (ra, rb) = (ca.remainder(), cb.remainder());
@@ -325,6 +340,7 @@ fn lanes_sum(acc: &[f32; 8]) -> f32 {
 impl Lanes for Portable {
     #[inline(always)]
     fn sq_dist(a: &[f32], b: &[f32]) -> f32 {
+        debug_assert_eq!(a.len(), b.len());
         let mut acc = [[0.0f32; 8]; 4];
         let (ca, cb) = (a.chunks_exact(8), b.chunks_exact(8));
         let (ra, rb) = (ca.remainder(), cb.remainder());
@@ -348,6 +364,7 @@ impl Lanes for Portable {
 
     #[inline(always)]
     fn sq_dist4(a: &[f32], c: &[f32], dim: usize) -> [f32; 4] {
+        debug_assert_eq!(a.len(), dim);
         [0, 1, 2, 3].map(|j| Self::one_chain(a, &c[j * dim..(j + 1) * dim], sq_step))
     }
 

@@ -142,6 +142,11 @@ impl Pipeline {
         }
         let model = Model::open(&config.model, config.keras_alphabet)?;
         let n = model.conv_count();
+        if let Some(&l) = config.motif_nb_layers.keys().find(|&&l| l < 1 || l > n) {
+            return Err(Error::Config(format!(
+                "a motif_nb rule is given for conv layer {l}, but the model has conv layers 1..={n}"
+            )));
+        }
         let layers = config.layers.clone().unwrap_or(1..=n);
         if *layers.start() < 1 || *layers.end() > n || layers.start() > layers.end() {
             return Err(Error::Config(format!(
