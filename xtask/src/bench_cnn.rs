@@ -38,21 +38,18 @@ mod rand_pcg {
 }
 
 pub fn run(args: &[String]) -> Result<(), String> {
-    if args.iter().any(|a| a == "--help" || a == "-h") {
-        println!("{HELP}");
+    let Some(mut a) = crate::args::Args::new(args, HELP) else {
         return Ok(());
-    }
-    let get = |flag: &str, default: usize| -> Result<usize, String> {
-        match args.iter().position(|a| a == flag) {
-            Some(i) => args
-                .get(i + 1)
-                .and_then(|v| v.parse().ok())
-                .ok_or(format!("{flag} needs a number")),
-            None => Ok(default),
-        }
     };
-    let batch = get("--batch", 5000)?;
-    let runs = get("--runs", 5)?;
+    let (mut batch, mut runs, mut no_tf) = (5000usize, 5usize, false);
+    while let Some(flag) = a.flag() {
+        match flag {
+            "--batch" => batch = a.parsed(flag, "a positive number", |&n: &usize| n > 0)?,
+            "--runs" => runs = a.parsed(flag, "a positive number", |&n: &usize| n > 0)?,
+            "--no-tf" => no_tf = true,
+            other => return Err(a.unknown(other)),
+        }
+    }
     let configs: [(&str, &[BlockShape]); 4] = [
         ("BD10_brief_filters", &BD10_BRIEF),
         ("BD10_repo_filters", &BD10_REPO),
@@ -105,7 +102,7 @@ pub fn run(args: &[String]) -> Result<(), String> {
             full * n / fwd / 1e9,
         ));
     }
-    let tf = if args.iter().any(|a| a == "--no-tf") {
+    let tf = if no_tf {
         Vec::new()
     } else {
         tensorflow(batch, runs)?

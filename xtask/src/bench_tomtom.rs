@@ -97,23 +97,15 @@ pub fn run(args: &[String]) -> Result<(), String> {
     let mut fixtures = PathBuf::from("../shared/fixtures");
     let mut reps = 5usize;
     let mut skip_memelite = false;
-    let mut it = args.iter();
-    while let Some(a) = it.next() {
-        match a.as_str() {
-            "--help" | "-h" => {
-                println!("{HELP}");
-                return Ok(());
-            }
-            "--fixtures" => fixtures = PathBuf::from(it.next().ok_or("--fixtures needs a folder")?),
-            "--reps" => {
-                reps = it
-                    .next()
-                    .and_then(|v| v.parse().ok())
-                    .filter(|&n: &usize| n > 0)
-                    .ok_or("--reps needs a positive number")?
-            }
+    let Some(mut a) = crate::args::Args::new(args, HELP) else {
+        return Ok(());
+    };
+    while let Some(flag) = a.flag() {
+        match flag {
+            "--fixtures" => fixtures = a.path(flag, "a folder")?,
+            "--reps" => reps = a.parsed(flag, "a positive number", |&n: &usize| n > 0)?,
             "--skip-memelite" => skip_memelite = true,
-            other => return Err(format!("unknown argument {other:?}\n\n{HELP}")),
+            other => return Err(a.unknown(other)),
         }
     }
     let queries_path = fixtures.join("tomtom/queries_dev.meme");

@@ -174,16 +174,14 @@ pub fn run(args: &[String]) -> Result<(), String> {
     let root = repo_root();
     let mut fixtures = root.join("../shared/fixtures");
     let mut out = root.join(OUTPUT);
-    let mut it = args.iter();
-    while let Some(a) = it.next() {
-        match a.as_str() {
-            "--help" | "-h" => {
-                println!("{HELP}");
-                return Ok(());
-            }
-            "--fixtures" => fixtures = PathBuf::from(it.next().ok_or("--fixtures needs a folder")?),
-            "--out" => out = PathBuf::from(it.next().ok_or("--out needs a file")?),
-            other => return Err(format!("unknown argument {other:?}\n\n{HELP}")),
+    let Some(mut a) = crate::args::Args::new(args, HELP) else {
+        return Ok(());
+    };
+    while let Some(flag) = a.flag() {
+        match flag {
+            "--fixtures" => fixtures = a.path(flag, "a folder")?,
+            "--out" => out = a.path(flag, "a file")?,
+            other => return Err(a.unknown(other)),
         }
     }
     let source = fixtures.join("jaspar").join(SOURCE);

@@ -5,6 +5,7 @@
 
 use std::process::ExitCode;
 
+mod args;
 mod bench_cnn;
 mod bench_tomtom;
 mod jaspar_subset;

@@ -656,17 +656,15 @@ pub fn run(args: &[String]) -> Result<(), String> {
     let mut out = root.join(OUT);
     let mut db_path = root.join(DB);
     let mut check = false;
-    let mut it = args.iter();
-    while let Some(a) = it.next() {
-        match a.as_str() {
-            "--help" | "-h" => {
-                println!("{HELP}");
-                return Ok(());
-            }
-            "--out" => out = PathBuf::from(it.next().ok_or("--out needs a folder")?),
-            "--db" => db_path = PathBuf::from(it.next().ok_or("--db needs a file")?),
+    let Some(mut a) = crate::args::Args::new(args, HELP) else {
+        return Ok(());
+    };
+    while let Some(flag) = a.flag() {
+        match flag {
+            "--out" => out = a.path(flag, "a folder")?,
+            "--db" => db_path = a.path(flag, "a file")?,
             "--check" => check = true,
-            other => return Err(format!("unknown argument {other:?}\n\n{HELP}")),
+            other => return Err(a.unknown(other)),
         }
     }
     let db = MotifDb::read(&db_path)?;

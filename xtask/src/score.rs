@@ -17,23 +17,17 @@ shift states) recovered, spacing errors and precision. No Python needed.
 pub fn run(args: &[String]) -> Result<(), String> {
     let mut params = ScoreParams::default();
     let mut paths = Vec::new();
-    let mut it = args.iter();
-    while let Some(a) = it.next() {
-        match a.as_str() {
-            "--help" | "-h" => {
-                println!("{HELP}");
-                return Ok(());
-            }
+    let Some(mut a) = crate::args::Args::new(args, HELP) else {
+        return Ok(());
+    };
+    while let Some(flag) = a.flag() {
+        match flag {
             "--q" => {
-                params.q_threshold = it
-                    .next()
-                    .and_then(|v| v.parse().ok())
-                    .filter(|q: &f64| (0.0..=1.0).contains(q))
-                    .ok_or("--q needs a number between 0 and 1")?
+                params.q_threshold = a.parsed(flag, "a number between 0 and 1", |q: &f64| {
+                    (0.0..=1.0).contains(q)
+                })?
             }
-            other if other.starts_with("--") => {
-                return Err(format!("unknown option {other:?}\n\n{HELP}"))
-            }
+            other if other.starts_with("--") => return Err(a.unknown(other)),
             other => paths.push(PathBuf::from(other)),
         }
     }

@@ -3,7 +3,6 @@
 //! `testdata/torch/`. `crates/neuronmotif-cnn/tests/pytorch_file.rs` loads the committed files
 //! and checks our feature maps and gradients against PyTorch's.
 
-use std::path::PathBuf;
 use std::process::Command;
 
 use crate::pyenv::{run_checked, Toolset};
@@ -30,16 +29,14 @@ pub fn run(args: &[String]) -> Result<(), String> {
     let root = crate::train_demo::repo_root();
     let mut python = None;
     let mut out = root.join("testdata/torch");
-    let mut it = args.iter();
-    while let Some(a) = it.next() {
-        match a.as_str() {
-            "--help" | "-h" => {
-                println!("{HELP}");
-                return Ok(());
-            }
-            "--python" => python = Some(PathBuf::from(it.next().ok_or("--python needs a path")?)),
-            "--out" => out = PathBuf::from(it.next().ok_or("--out needs a folder")?),
-            other => return Err(format!("unknown argument {other:?}\n\n{HELP}")),
+    let Some(mut a) = crate::args::Args::new(args, HELP) else {
+        return Ok(());
+    };
+    while let Some(flag) = a.flag() {
+        match flag {
+            "--python" => python = Some(a.path(flag, "a path")?),
+            "--out" => out = a.path(flag, "a folder")?,
+            other => return Err(a.unknown(other)),
         }
     }
     let python = TORCH.python(&root, python)?;

@@ -100,22 +100,18 @@ pub fn run(args: &[String]) -> Result<(), String> {
     let mut python: Option<PathBuf> = None;
     let mut out = root.join("testdata/demo");
     let mut extra: Vec<String> = Vec::new();
-    let mut it = args.iter();
-    while let Some(a) = it.next() {
-        match a.as_str() {
-            "--help" | "-h" => {
-                println!("{HELP}");
-                return Ok(());
-            }
-            "--python" => python = Some(PathBuf::from(it.next().ok_or("--python needs a path")?)),
-            "--out" => out = PathBuf::from(it.next().ok_or("--out needs a folder")?),
+    let Some(mut a) = crate::args::Args::new(args, HELP) else {
+        return Ok(());
+    };
+    while let Some(flag) = a.flag() {
+        match flag {
+            "--python" => python = Some(a.path(flag, "a path")?),
+            "--out" => out = a.path(flag, "a folder")?,
             "--seed" | "--epochs" => {
-                let v = it.next().ok_or(format!("{a} needs a number"))?;
-                v.parse::<u64>()
-                    .map_err(|_| format!("{a} needs a number"))?;
-                extra.extend([a.clone(), v.clone()]);
+                let v: u64 = a.parsed(flag, "a number", |_| true)?;
+                extra.extend([flag.to_string(), v.to_string()]);
             }
-            other => return Err(format!("unknown argument {other:?}\n\n{HELP}")),
+            other => return Err(a.unknown(other)),
         }
     }
     let python = TENSORFLOW.python(&root, python)?;

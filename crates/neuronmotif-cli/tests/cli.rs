@@ -212,22 +212,14 @@ fn bad_inputs_give_one_clear_line() {
         &["info", "/no/such/model.safetensors"],
         "/no/such/model.safetensors",
     );
-    check(
-        &["run", ms, "--out", os, "--layers", "1..=9"],
-        "out of range",
-    );
-    check(
-        &["run", ms, "--out", os, "--layers", "2..=3"],
-        "layer 1's table",
-    );
-    check(
-        &["run", ms, "--out", os, "--motif-nb", "auto,9=2"],
-        "conv layer 9",
-    );
-    check(
-        &["run", ms, "--out", os, "--motif-nb", "auto,2=1,2=2"],
-        "layer 2 is given twice",
-    );
+    for (option, value, needle) in [
+        ("--layers", "1..=9", "out of range"),
+        ("--layers", "2..=3", "layer 1's table"),
+        ("--motif-nb", "auto,9=2", "conv layer 9"),
+        ("--motif-nb", "auto,2=1,2=2", "layer 2 is given twice"),
+    ] {
+        check(&["run", ms, "--out", os, option, value], needle);
+    }
     // an unsupported layer
     let bad = t.path().join("lstm.safetensors");
     let arch = r#"{"version":1,"layers":[{"op":"conv1d","name":"c","in_channels":4,"out_channels":1,"kernel_size":2},{"op":"lstm"}]}"#;

@@ -42,7 +42,7 @@ pub(crate) fn sample(
     progress: &dyn Progress,
 ) -> Result<(SampleSet, SamplingMode), SampleError> {
     let rf = sub.input_len();
-    if rf < params.exhaustive_below {
+    if params.is_exhaustive(rf) {
         return Ok((exhaustive(sub, channel, rf)?, SamplingMode::Exhaustive));
     }
     let pop = params.population_for(rf);

@@ -342,7 +342,7 @@ impl Pipeline {
         )?;
         atomic_write(&dir.join("crms.tsv"), crms_tsv(&crms).as_bytes())?;
         atomic_write(&dir.join("routes.tsv"), routes_tsv(&crms).as_bytes())?;
-        let origin = if sub.input_len() < sampler.exhaustive_below {
+        let origin = if sampler.is_exhaustive(sub.input_len()) {
             CrmOrigin::Census
         } else {
             CrmOrigin::Sampled
