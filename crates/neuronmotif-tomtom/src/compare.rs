@@ -3,12 +3,13 @@
 use std::fmt;
 use std::sync::Arc;
 
+use crate::align;
 use crate::db::TargetDb;
-use crate::distance::PreparedColumn;
+use crate::distance::{PreparedColumn, ROW_BLOCK};
 use crate::motif::consensus;
 use crate::null::{max_null_pvalues, ColumnPmf, WidthGroup};
 use crate::qvalue::qvalues;
-use crate::scaling::{median_of_row, ScoreScale};
+use crate::scaling::{self, median_of_row, ScoreScale};
 use crate::{TomtomError, TomtomMotif};
 
 /// Which strand of the target the query aligned to.
@@ -110,125 +111,59 @@ pub(crate) struct QueryAnalysis {
     pub(crate) query_consensus: Arc<str>,
 }
 
-/// Range of MEME "configurations" (`offset + query width`) allowed by the parameters.
-fn configurations(db: &TargetDb, w: usize, tw: usize) -> (usize, usize) {
-    let p = db.params();
-    if p.internal() {
-        (w.min(tw), w.max(tw))
-    } else if p.min_overlap() > 1 {
-        let mo = p.min_overlap().min(w).min(tw);
-        (mo, w + tw - mo)
-    } else {
-        (1, w + tw - 1)
-    }
-}
-
 /// Largest query-width x pool-size product for which the raw scores of step 3 are kept between
 /// the median pass and the binning pass (32 MB of f64); above it they are recomputed.
 const SCORE_CACHE_ENTRIES: usize = 1 << 22;
-
-/// Best complete-score alignment of one target strand, from its diagonal sums: `diag[c - 1]`
-/// is the sum of the bins of configuration `c` (offset `c - w`). Returns (shifted complete
-/// score, offset, overlap). Ties go to the larger overlap, then to the first configuration (the
-/// most negative offset), as in MEME.
-fn best_alignment(
-    diag: &[i64],
-    w: usize,
-    tw: usize,
-    z: usize,
-    range: (usize, usize),
-) -> (usize, i64, usize) {
-    let z = z as i64;
-    let mut best: Option<(i64, usize, usize)> = None; // (value, overlap, configuration)
-    for c in range.0..=range.1 {
-        let (qi0, tj0) = if c <= w { (w - c, 0) } else { (0, c - w) };
-        let ov = (w - qi0).min(tw - tj0);
-        let value = diag[c - 1] - ov as i64 * z;
-        let better = match best {
-            None => true,
-            Some((bv, bo, _)) => value > bv || (value == bv && ov > bo),
-        };
-        if better {
-            best = Some((value, ov, c));
-        }
-    }
-    let (value, ov, c) = best.unwrap_or((0, 0, w));
-    let score = (value + w as i64 * z).max(0) as usize;
-    (score, c as i64 - w as i64, ov)
-}
-
-/// Sum the bins of a `w x tw` block (row `i` of query column `i` starts at `bins[i * stride]`)
-/// along its diagonals: `diag[j - i + w - 1] += bins[i][j]`, i.e. per configuration.
-fn diagonal_sums(bins: &[u8], stride: usize, w: usize, tw: usize, diag: &mut Vec<i64>) {
-    diag.clear();
-    diag.resize(w + tw - 1, 0);
-    crate::simd::dispatch!(
-        diagonal_sums_avx2,
-        diagonal_sums_kernel,
-        bins,
-        stride,
-        w,
-        tw,
-        diag
-    )
-}
-
-crate::simd::avx2_twin!(fn diagonal_sums_avx2 = diagonal_sums_kernel;
-    (bins: &[u8], stride: usize, w: usize, tw: usize, diag: &mut [i64]));
-
-#[inline(always)]
-fn diagonal_sums_kernel(bins: &[u8], stride: usize, w: usize, tw: usize, diag: &mut [i64]) {
-    for i in 0..w {
-        let row = &bins[i * stride..i * stride + tw];
-        let d = &mut diag[w - 1 - i..w - 1 - i + tw];
-        for (acc, &b) in d.iter_mut().zip(row) {
-            *acc += i64::from(b);
-        }
-    }
-}
-
-/// Add the bins of `row` to the histogram `hist` (bins beyond its end are ignored). Four
-/// interleaved sub-histograms avoid the store-to-load stalls of repeated bins.
-fn add_histogram(row: &[u8], hist: &mut [u32]) {
-    let mut sub = [[0u32; 256]; 4];
-    let mut chunks = row.chunks_exact(4);
-    for c in &mut chunks {
-        sub[0][usize::from(c[0])] += 1;
-        sub[1][usize::from(c[1])] += 1;
-        sub[2][usize::from(c[2])] += 1;
-        sub[3][usize::from(c[3])] += 1;
-    }
-    for &b in chunks.remainder() {
-        sub[0][usize::from(b)] += 1;
-    }
-    for (k, h) in hist.iter_mut().enumerate() {
-        *h += sub[0][k] + sub[1][k] + sub[2][k] + sub[3][k];
-    }
-}
-
-/// `out[j] = scale.bin(row[j] - median)`.
-fn bin_into(scale: &ScoreScale, median: f64, row: &[f64], out: &mut [u8]) {
-    crate::simd::dispatch!(bin_into_avx2, bin_into_kernel, scale, median, row, out)
-}
-
-crate::simd::avx2_twin!(fn bin_into_avx2 = bin_into_kernel;
-    (scale: &ScoreScale, median: f64, row: &[f64], out: &mut [u8]));
-
-#[inline(always)]
-fn bin_into_kernel(scale: &ScoreScale, median: f64, row: &[f64], out: &mut [u8]) {
-    for (b, &x) in out.iter_mut().zip(row) {
-        *b = scale.bin(x - median);
-    }
-}
 
 /// Scratch buffers of one query's comparison, reused across the queries of a batch (every
 /// element is written before it is read, so reuse changes no result).
 #[derive(Debug, Default)]
 pub(crate) struct Workspace {
     scores: Vec<f64>,
-    bins: Vec<u8>,
+    bins: Vec<u16>,
     scratch: Vec<f64>,
     diag: Vec<i64>,
+    ends: align::StrandEnds,
+    last_columns: Vec<usize>,
+    /// This worker's own copy of the database's target IDs and consensus strings, and the
+    /// database it was made from. Output rows share these strings by reference count; with
+    /// one copy per worker, threads never contend for the same counters.
+    targets: Vec<crate::db::TargetInfo>,
+    targets_of: usize,
+    /// Tests: always take the direct diagonal sums (the path for very wide queries and
+    /// targets), to compare it with the running sums.
+    #[cfg(test)]
+    direct: bool,
+}
+
+impl Workspace {
+    #[cfg(test)]
+    fn direct_only(&self) -> bool {
+        self.direct
+    }
+
+    #[cfg(not(test))]
+    fn direct_only(&self) -> bool {
+        false
+    }
+
+    /// The target strings of `db`, copied into this workspace on first use.
+    fn local_targets(&mut self, db: &TargetDb) -> &[crate::db::TargetInfo] {
+        let key = std::ptr::from_ref(db) as usize;
+        if self.targets_of != key || self.targets.len() != db.targets().len() {
+            self.targets = db
+                .targets()
+                .iter()
+                .map(|t| crate::db::TargetInfo {
+                    id: Arc::from(&*t.id),
+                    width: t.width,
+                    consensus: [Arc::from(&*t.consensus[0]), Arc::from(&*t.consensus[1])],
+                })
+                .collect();
+            self.targets_of = key;
+        }
+        &self.targets
+    }
 }
 
 /// A slice of `len` elements of `buf`, growing it when needed (contents unspecified).
@@ -246,6 +181,7 @@ pub(crate) fn analyse(
     ws: &mut Workspace,
 ) -> Result<QueryAnalysis, TomtomError> {
     query.validate()?;
+    let direct_only = ws.direct_only();
     let params = db.params();
     let dist = params.distance();
     let raw = query.pseudocounted_columns(params.motif_pseudocount(), query.background);
@@ -265,46 +201,99 @@ pub(crate) fn analyse(
     let scratch = &mut ws.scratch;
     let mut medians = Vec::with_capacity(w);
     let (mut small, mut large) = (f64::INFINITY, f64::NEG_INFINITY);
+    let squared = dist.raw_is_squared();
+    // Squared-distance rows come a block of query columns at a time when they are kept.
+    let mut block_ranges = Vec::with_capacity(w);
+    if squared && cache {
+        for (qb, out) in qcols
+            .chunks(ROW_BLOCK)
+            .zip(scores.chunks_mut(ROW_BLOCK * n))
+        {
+            let ranges = pool.squared_rows_into(qb, out);
+            block_ranges.extend_from_slice(&ranges[..qb.len()]);
+        }
+    }
     for (i, qc) in qcols.iter().enumerate() {
         let row = if cache {
             &mut scores[i * n..(i + 1) * n]
         } else {
             &mut scores[..]
         };
-        let (lo, hi) = pool.score_into(dist, qc, 0, row);
-        let med = median_of_row(row, scratch).unwrap_or(0.0);
+        let (lo, hi, med) = if squared {
+            // Scores -sqrt(u) sort opposite to u: score rank r is u rank n - 1 - r.
+            let (u_lo, u_hi) = match block_ranges.get(i) {
+                Some(&r) => r,
+                None => pool.raw_scores_into(dist, qc, 0, row),
+            };
+            let (i1, i2) = scaling::median_ranks(n);
+            let (a, b) = scaling::middle_pair(row, n - 1 - i2, n - 1 - i1, scratch)
+                .ok_or(TomtomError::EmptyDatabase)?;
+            // MEME's (sorted[i1] + sorted[i2]) / 2, with sorted[i1] = -sqrt(b).
+            (-u_hi.sqrt(), -u_lo.sqrt(), (-b.sqrt() + -a.sqrt()) / 2.0)
+        } else {
+            let (lo, hi) = pool.raw_scores_into(dist, qc, 0, row);
+            (lo, hi, median_of_row(row, scratch).unwrap_or(0.0))
+        };
         medians.push(med);
         small = small.min(lo - med);
         large = large.max(hi - med);
     }
 
     // Step 5: integer bins of every (query column, target column) pair, and each query
-    // column's bin histogram (step 6's input).
+    // column's bin histogram (step 6's input). Where exact (nearly always), the bins are turned
+    // into running diagonal sums row by row, for step 7.
     let scale = ScoreScale::from_range(small, large);
     let z = scale.zero_bin();
     let nbins = usize::from(scale.bin(large)).max(z) + 1;
-    let bins = sized(&mut ws.bins, w * n);
+    let strands = db.strands();
+    let widest = strands.iter().map(|s| s.width).max().unwrap_or(0);
+    let running = align::prefix_sums_are_exact(nbins - 1, w, widest) && !direct_only;
+    // Running mode keeps two rows (the previous one for the running sums); otherwise the whole
+    // matrix of bins is kept for the direct sums.
+    let bins = sized(&mut ws.bins, if running { 2 * n } else { w * n });
     let mut counts = vec![0u32; w * nbins];
+    if running {
+        ws.ends.reset(w, n, strands.len());
+        ws.last_columns.clear();
+        ws.last_columns
+            .extend(strands.iter().map(|s| s.start + s.width - 1));
+    }
     for (i, (qc, &med)) in qcols.iter().zip(&medians).enumerate() {
         let row: &[f64] = if cache {
             &scores[i * n..(i + 1) * n]
         } else {
-            let _ = pool.score_into(dist, qc, 0, &mut scores[..]);
+            let _ = pool.raw_scores_into(dist, qc, 0, &mut scores[..]);
             &scores[..]
         };
-        let bin_row = &mut bins[i * n..(i + 1) * n];
-        bin_into(&scale, med, row, bin_row);
-        add_histogram(bin_row, &mut counts[i * nbins..(i + 1) * nbins]);
+        let hist = &mut counts[i * nbins..(i + 1) * nbins];
+        let bin = |row: &[f64], out: &mut [u16], hist: &mut [u32]| {
+            scaling::bin_row(&scale, med, row, squared, out, hist);
+        };
+        if running {
+            // Rows alternate between the two halves of `bins`.
+            let (a, b) = bins.split_at_mut(n);
+            let (prev, cur) = if i % 2 == 0 { (b, a) } else { (a, b) };
+            bin(row, cur, hist);
+            if i > 0 {
+                align::accumulate_diagonals(prev, cur);
+            }
+            ws.ends.record_row(i, cur, &ws.last_columns);
+        } else {
+            bin(row, &mut bins[i * n..(i + 1) * n], hist);
+        }
     }
 
     // Step 7: the best alignment of every target strand.
-    let strands = db.strands();
     let diag = &mut ws.diag;
     let mut hits = Vec::with_capacity(strands.len());
     for (si, st) in strands.iter().enumerate() {
-        diagonal_sums(&bins[st.start..], n, w, st.width, diag);
-        let range = configurations(db, w, st.width);
-        let (score, offset, overlap) = best_alignment(diag, w, st.width, z, range);
+        let range = align::configurations(w, st.width, params.internal(), params.min_overlap());
+        let (score, offset, overlap) = if running {
+            ws.ends.best_alignment(si, st.start, st.width, z, range)
+        } else {
+            align::direct_diagonal_sums(&bins[st.start..], n, w, st.width, diag);
+            align::best_alignment(|c| diag[c - 1], w, st.width, z, range)
+        };
         hits.push(StrandHit {
             strand: si,
             score,
@@ -321,38 +310,49 @@ pub(crate) fn analyse(
         .map(ColumnPmf::from_counts)
         .collect::<Option<_>>()
         .ok_or(TomtomError::EmptyDatabase)?;
+    let mut per_group: Vec<Vec<usize>> = vec![Vec::new(); db.widths().len()];
+    for h in &hits {
+        per_group[strands[h.strand].group].push(h.score);
+    }
     let mut groups: Vec<WidthGroup> = db
         .widths()
         .iter()
-        .enumerate()
-        .map(|(g, &width)| {
-            let scores = hits
-                .iter()
-                .filter(|h| strands[h.strand].group == g)
-                .map(|h| h.score)
-                .collect();
-            WidthGroup::new(width, scores)
-        })
+        .zip(per_group)
+        .map(|(&width, scores)| WidthGroup::new(width, scores))
         .collect();
     max_null_pvalues(&columns, z, &mut groups);
     let n_strands = if params.reverse_complements() { 2 } else { 1 };
     let float_p = params.float_p_values();
+    // One p-value per distinct score of a group, looked up by each of its strands.
+    let group_p: Vec<Vec<f64>> = groups.iter().map(|g| g.p_values(n_strands)).collect();
     for h in &mut hits {
-        let g = &groups[strands[h.strand].group];
-        let p = g.p_value_of(h.score, n_strands).unwrap_or(1.0);
+        let gi = strands[h.strand].group;
+        let p = groups[gi]
+            .scores()
+            .binary_search(&h.score)
+            .map_or(1.0, |i| group_p[gi][i]);
         // MEME parity: MEME keeps the p-value in a C float.
         h.p = if float_p { f64::from(p as f32) } else { p };
     }
 
     // Step 10: MEME's order, then q-values over every strand's p-value.
-    // The keys are unique per strand (orientation and ID rank), so an unstable sort is exact.
-    hits.sort_unstable_by(|a, b| {
-        let (sa, sb) = (&strands[a.strand], &strands[b.strand]);
-        a.p.total_cmp(&b.p)
-            .then(b.overlap.cmp(&a.overlap))
-            .then(sa.orientation.cmp(&sb.orientation))
-            .then(sa.id_rank.cmp(&sb.id_rank))
-    });
+    // One integer key per strand: p (non-negative, so its bits sort like the value; `+ 0.0`
+    // turns a -0 into +0), then the larger overlap, then the tie rank (`+` before `-`, then
+    // target ID), which also names the strand. Keys are unique, so an unstable sort is exact.
+    let mut keys: Vec<u128> = hits
+        .iter()
+        .map(|h| {
+            let ov = u32::MAX - h.overlap.min(u32::MAX as usize) as u32;
+            (u128::from((h.p + 0.0).to_bits()) << 64)
+                | (u128::from(ov) << 32)
+                | strands[h.strand].tie_rank as u128
+        })
+        .collect();
+    keys.sort_unstable();
+    let hits: Vec<StrandHit> = keys
+        .iter()
+        .map(|&k| hits[db.strand_by_rank((k & 0xffff_ffff) as usize)])
+        .collect();
     let p_sorted: Vec<f64> = hits.iter().map(|h| h.p).collect();
     let q_values = qvalues(&p_sorted);
     Ok(QueryAnalysis {
@@ -370,11 +370,17 @@ pub(crate) fn compare_query(
 ) -> Result<Vec<TomtomMatch>, TomtomError> {
     let a = analyse(db, query, ws)?;
     let strands = db.strands();
-    let targets = db.targets();
+    let targets = ws.local_targets(db);
     let n_targets = targets.len() as f64;
     let threshold = db.params().threshold();
     let mut seen = vec![false; targets.len()];
-    let mut out = Vec::new();
+    let passing = a
+        .sorted
+        .iter()
+        .zip(&a.q_values)
+        .take_while(|&(h, &q)| threshold.passes(q, h.p * n_targets))
+        .count();
+    let mut out = Vec::with_capacity(passing.min(targets.len()));
     let query_id: Arc<str> = query.id.as_str().into();
     for (h, &q) in a.sorted.iter().zip(&a.q_values) {
         let e = h.p * n_targets;
@@ -411,85 +417,6 @@ pub(crate) fn compare_query(
 mod tests {
     use super::*;
 
-    #[test]
-    fn best_alignment_by_hand() {
-        // Query width 2, target width 3, z = 1. Block rows = query columns (row stride 4: the
-        // block sits inside a wider pool).
-        //   q0: 0 5 1 | 9
-        //   q1: 1 0 4 | 9
-        // Configurations c = 1..=4 (offset c - 2):
-        //   c=1: q1-t0            -> 1 - 1 = 0        (overlap 1)
-        //   c=2: q0-t0, q1-t1     -> 0 + 0 - 2 = -2   (overlap 2)
-        //   c=3: q0-t1, q1-t2     -> 5 + 4 - 2 = 7    (overlap 2)  <- best
-        //   c=4: q0-t2            -> 1 - 1 = 0        (overlap 1)
-        let bins = [0u8, 5, 1, 9, 1, 0, 4, 9];
-        let mut diag = Vec::new();
-        diagonal_sums(&bins, 4, 2, 3, &mut diag);
-        assert_eq!(diag, vec![1, 0, 9, 1]);
-        let (score, offset, overlap) = best_alignment(&diag, 2, 3, 1, (1, 4));
-        assert_eq!((score, offset, overlap), (7 + 2, 1, 2));
-        // min-overlap 2 keeps the same best; internal also.
-        assert_eq!(best_alignment(&diag, 2, 3, 1, (2, 3)).1, 1);
-    }
-
-    #[test]
-    fn configurations_follow_min_overlap_and_internal() {
-        use crate::TomtomParams;
-        use neuronmotif_core::Ppm;
-        let db_with = |p: TomtomParams| {
-            TargetDb::new(
-                vec![TomtomMotif::new("t", Ppm::uniform(3), None)],
-                &p.check().unwrap(),
-            )
-            .unwrap()
-        };
-        // Default: every overlap from 1 to w + W - 1 (offsets 1 - w ..= W - 1).
-        assert_eq!(configurations(&db_with(TomtomParams::new()), 5, 3), (1, 7));
-        // min-overlap 2: configurations 2 ..= w + W - 2.
-        assert_eq!(
-            configurations(&db_with(TomtomParams::new().min_overlap(2)), 5, 3),
-            (2, 6)
-        );
-        // min-overlap larger than a motif is lowered to its width, as in MEME.
-        assert_eq!(
-            configurations(&db_with(TomtomParams::new().min_overlap(9)), 5, 3),
-            (3, 5)
-        );
-        // Internal: the narrower motif inside the wider one.
-        assert_eq!(
-            configurations(&db_with(TomtomParams::new().internal(true)), 5, 3),
-            (3, 5)
-        );
-        assert_eq!(
-            configurations(&db_with(TomtomParams::new().internal(true)), 2, 3),
-            (2, 3)
-        );
-    }
-
-    #[test]
-    fn histogram_counts_every_bin() {
-        let row: Vec<u8> = (0..1003u32).map(|i| (i * 7 % 11) as u8).collect();
-        let mut hist = vec![0u32; 11];
-        add_histogram(&row, &mut hist);
-        for (k, &h) in hist.iter().enumerate() {
-            assert_eq!(
-                h as usize,
-                row.iter().filter(|&&b| usize::from(b) == k).count()
-            );
-        }
-    }
-
-    #[test]
-    fn ties_prefer_larger_overlap_then_first() {
-        // z = 2; all bins 2 (every alignment scores 0): the largest overlap wins, and among
-        // equal overlaps the first configuration (most negative offset).
-        let bins = [2u8; 6];
-        let mut diag = Vec::new();
-        diagonal_sums(&bins, 3, 2, 3, &mut diag);
-        let (score, offset, overlap) = best_alignment(&diag, 2, 3, 2, (1, 4));
-        assert_eq!((score, offset, overlap), (4, 0, 2));
-    }
-
     mod symmetry {
         use super::super::*;
         use crate::{Distance, TomtomParams};
@@ -519,6 +446,24 @@ mod tests {
 
         proptest! {
             #![proptest_config(ProptestConfig::with_cases(40))]
+
+            /// The running diagonal sums and the cell-by-cell sums give the same analysis.
+            #[test]
+            fn running_and_direct_sums_agree(
+                ts in targets(),
+                q in ppm(1..12),
+                d in prop_oneof![Just(Distance::Euclidean), Just(Distance::Pearson), Just(Distance::Sandelin)],
+                min_overlap in 1usize..4,
+            ) {
+                let params = TomtomParams::new().distance(d).min_overlap(min_overlap).check().unwrap();
+                let db = TargetDb::new(ts, &params).unwrap();
+                let query = TomtomMotif::new("q", q, None);
+                let running = analyse(&db, &query, &mut Workspace::default()).unwrap();
+                let mut ws = Workspace { direct: true, ..Workspace::default() };
+                let direct = analyse(&db, &query, &mut ws).unwrap();
+                prop_assert_eq!(running.sorted, direct.sorted);
+                prop_assert_eq!(running.q_values, direct.q_values);
+            }
 
             /// Reverse-complementing the query swaps the strands of every target: the forward
             /// strand of each target against RC(query) is its reverse strand against the query,

@@ -29,6 +29,9 @@ pub(crate) struct Strand {
     pub(crate) group: usize,
     /// Rank of the target's ID in byte order (ties by input order): MEME's last sort key.
     pub(crate) id_rank: usize,
+    /// Rank among strands in MEME's tie order for equal p-values and overlaps: `+` before `-`,
+    /// then target ID (`id_rank`, or `targets + id_rank` for `-` strands).
+    pub(crate) tie_rank: usize,
 }
 
 /// Target motifs prepared for Tomtom: pseudocounted columns of every target and (unless
@@ -65,6 +68,8 @@ pub struct TargetDb {
     strands: Vec<Strand>,
     columns: ColumnPool,
     widths: Vec<usize>,
+    /// The strands in MEME's tie order (all `+` strands by target ID, then all `-` strands).
+    strands_by_rank: Vec<u32>,
 }
 
 impl TargetDb {
@@ -91,6 +96,7 @@ impl TargetDb {
                     width,
                     group: 0,
                     id_rank: 0,
+                    tie_rank: 0,
                 });
                 for &c in cols {
                     columns.push(c);
@@ -122,12 +128,25 @@ impl TargetDb {
             s.group = widths.binary_search(&s.width).unwrap_or(0);
             s.id_rank = id_rank[s.target];
         }
+        let n = infos.len();
+        if strands.len() > u32::MAX as usize {
+            return Err(TomtomError::TooManyTargets(n));
+        }
+        let mut strands_by_rank = vec![0u32; strands.len()];
+        for (i, s) in strands.iter_mut().enumerate() {
+            s.tie_rank = match s.orientation {
+                Orientation::Forward => s.id_rank,
+                Orientation::Reverse => n + s.id_rank,
+            };
+            strands_by_rank[s.tie_rank] = i as u32;
+        }
         Ok(TargetDb {
             params: params.clone(),
             targets: infos,
             strands,
             columns,
             widths,
+            strands_by_rank,
         })
     }
 
@@ -175,6 +194,11 @@ impl TargetDb {
 
     pub(crate) fn strands(&self) -> &[Strand] {
         &self.strands
+    }
+
+    /// The strand whose [`Strand::tie_rank`] is `rank`.
+    pub(crate) fn strand_by_rank(&self, rank: usize) -> usize {
+        self.strands_by_rank[rank] as usize
     }
 
     pub(crate) fn columns(&self) -> &ColumnPool {

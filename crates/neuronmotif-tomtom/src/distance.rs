@@ -30,6 +30,12 @@ impl PreparedColumn {
 }
 
 impl Distance {
+    /// Whether [`ColumnPool::raw_scores_into`] gives squared distances `u` (score `-u.sqrt()`,
+    /// decreasing in `u`) rather than scores.
+    pub(crate) fn raw_is_squared(self) -> bool {
+        self == Distance::Euclidean
+    }
+
     /// Similarity of query column `q` and target column `t` (ACGT probabilities).
     ///
     /// ```
@@ -95,12 +101,14 @@ impl ColumnPool {
         self.sum_sq.len()
     }
 
-    /// Score query column `q` against pool columns `start..start + out.len()` into `out`, with
-    /// the same operations, in the same order, as [`Distance::prepared_score`] (from an AVX2
-    /// build when the CPU has it).
+    /// Raw scores of query column `q` against pool columns `start..start + out.len()` into
+    /// `out`, with the same operations, in the same order, as [`Distance::prepared_score`]
+    /// (from an AVX2 build when the CPU has it): the score itself, except for
+    /// [`Distance::raw_is_squared`] distances, where it is the squared distance `u` whose score
+    /// is `-u.sqrt()` (the root is taken later, only where needed).
     ///
-    /// Returns the smallest and largest score written (infinities when `out` is empty).
-    pub(crate) fn score_into(
+    /// Returns the smallest and largest raw value written (infinities when `out` is empty).
+    pub(crate) fn raw_scores_into(
         &self,
         dist: Distance,
         q: &PreparedColumn,
@@ -117,6 +125,105 @@ impl ColumnPool {
             out
         )
     }
+}
+
+/// Query columns per pass of [`ColumnPool::squared_rows_into`].
+pub(crate) const ROW_BLOCK: usize = 4;
+
+impl ColumnPool {
+    /// Squared-distance rows (the raw rows of [`Distance::raw_is_squared`] distances) of up to
+    /// [`ROW_BLOCK`] query columns against the whole pool, in one pass over the pool: row `b`
+    /// (of `qs[b]`) goes to `out[b * n..(b + 1) * n]`. Each pool column is loaded once for all
+    /// the rows, which quarters the memory traffic of the dominant loop; the values are those
+    /// of [`ColumnPool::raw_scores_into`], bit for bit. Returns each row's (min, max).
+    pub(crate) fn squared_rows_into(
+        &self,
+        qs: &[PreparedColumn],
+        out: &mut [f64],
+    ) -> [(f64, f64); ROW_BLOCK] {
+        let n = self.len();
+        assert!(qs.len() <= ROW_BLOCK && out.len() >= qs.len() * n);
+        #[cfg(target_arch = "x86_64")]
+        {
+            if std::arch::is_x86_feature_detected!("avx2") {
+                // SAFETY: the CPU has AVX2 (checked just above).
+                return unsafe { squared_rows_avx2(self, qs, out) };
+            }
+        }
+        let mut ranges = [(f64::INFINITY, f64::NEG_INFINITY); ROW_BLOCK];
+        for (b, q) in qs.iter().enumerate() {
+            ranges[b] = score_into_kernel(
+                self,
+                Distance::Euclidean,
+                q,
+                0,
+                &mut out[b * n..(b + 1) * n],
+            );
+        }
+        ranges
+    }
+}
+
+/// [`ColumnPool::squared_rows_into`] with AVX2: four pool columns per step, every query row
+/// computed from the same loaded values, in the operation order of `sum_sq_diff`.
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx2")]
+unsafe fn squared_rows_avx2(
+    pool: &ColumnPool,
+    qs: &[PreparedColumn],
+    out: &mut [f64],
+) -> [(f64, f64); ROW_BLOCK] {
+    use std::arch::x86_64::*;
+    let n = pool.len();
+    let rows = qs.len();
+    let [a, c, g, t] = &pool.p;
+    let q: Vec<[__m256d; 4]> = qs.iter().map(|q| q.p.map(|v| _mm256_set1_pd(v))).collect();
+    let mut lo = [_mm256_set1_pd(f64::INFINITY); ROW_BLOCK];
+    let mut hi = [_mm256_set1_pd(f64::NEG_INFINITY); ROW_BLOCK];
+    let mut j = 0;
+    while j + 4 <= n {
+        // SAFETY: j + 4 <= n = length of every pool array, and out holds rows * n values.
+        unsafe {
+            let ta = _mm256_loadu_pd(a.as_ptr().add(j));
+            let tc = _mm256_loadu_pd(c.as_ptr().add(j));
+            let tg = _mm256_loadu_pd(g.as_ptr().add(j));
+            let tt = _mm256_loadu_pd(t.as_ptr().add(j));
+            for b in 0..rows {
+                let [qa, qc, qg, qt] = q[b];
+                let da = _mm256_sub_pd(qa, ta);
+                let dc = _mm256_sub_pd(qc, tc);
+                let dg = _mm256_sub_pd(qg, tg);
+                let dt = _mm256_sub_pd(qt, tt);
+                let u = _mm256_add_pd(
+                    _mm256_add_pd(
+                        _mm256_add_pd(_mm256_mul_pd(da, da), _mm256_mul_pd(dc, dc)),
+                        _mm256_mul_pd(dg, dg),
+                    ),
+                    _mm256_mul_pd(dt, dt),
+                );
+                _mm256_storeu_pd(out.as_mut_ptr().add(b * n + j), u);
+                // min(u, lo) is `if u < lo { u } else { lo }`, as in the portable kernel.
+                lo[b] = _mm256_min_pd(u, lo[b]);
+                hi[b] = _mm256_max_pd(u, hi[b]);
+            }
+        }
+        j += 4;
+    }
+    let mut ranges = [(f64::INFINITY, f64::NEG_INFINITY); ROW_BLOCK];
+    for b in 0..rows {
+        let (mut l, mut h) = ([0.0; 4], [0.0; 4]);
+        // SAFETY: four f64 lanes into four-element arrays.
+        unsafe {
+            _mm256_storeu_pd(l.as_mut_ptr(), lo[b]);
+            _mm256_storeu_pd(h.as_mut_ptr(), hi[b]);
+        }
+        let tail = &mut out[b * n + j..(b + 1) * n];
+        let (tl, th) = score_into_kernel(pool, Distance::Euclidean, &qs[b], j, tail);
+        let lo_b = l.iter().fold(tl, |m, &v| if v < m { v } else { m });
+        let hi_b = h.iter().fold(th, |m, &v| if v > m { v } else { m });
+        ranges[b] = (lo_b, hi_b);
+    }
+    ranges
 }
 
 crate::simd::avx2_twin!(fn score_into_avx2 = score_into_kernel;
@@ -141,9 +248,10 @@ fn score_into_kernel(
     let [qa, qc, qg, qt] = q.p;
     match dist {
         Distance::Euclidean => {
+            // The raw value: the score is `-u.sqrt()` (see `Distance::raw_is_squared`).
             for ((((o, &ta), &tc), &tg), &tt) in out.iter_mut().zip(a).zip(c).zip(g).zip(t) {
                 let (da, dc, dg, dt) = (qa - ta, qc - tc, qg - tg, qt - tt);
-                *o = -(da * da + dc * dc + dg * dg + dt * dt).sqrt();
+                *o = da * da + dc * dc + dg * dg + dt * dt;
             }
         }
         Distance::Sandelin => {
@@ -172,13 +280,30 @@ fn score_into_kernel(
             }
         }
     }
-    // A second pass while the row is still in cache; plain comparisons (scores are finite,
-    // no NaN handling needed) vectorise.
-    let (mut lo, mut hi) = (f64::INFINITY, f64::NEG_INFINITY);
-    for &v in out.iter() {
-        lo = if v < lo { v } else { lo };
-        hi = if v > hi { v } else { hi };
+    // A second pass while the row is still in cache, over eight independent lanes so that it
+    // vectorises (a single running minimum is a serial chain). Scores are finite, so the
+    // extremes do not depend on the order they are taken in (up to the sign of a zero, which
+    // no bin sees).
+    const LANES: usize = 8;
+    let mut lo = [f64::INFINITY; LANES];
+    let mut hi = [f64::NEG_INFINITY; LANES];
+    let mut chunks = out.chunks_exact(LANES);
+    for c in &mut chunks {
+        for k in 0..LANES {
+            lo[k] = if c[k] < lo[k] { c[k] } else { lo[k] };
+            hi[k] = if c[k] > hi[k] { c[k] } else { hi[k] };
+        }
     }
+    for (k, &v) in chunks.remainder().iter().enumerate() {
+        lo[k] = if v < lo[k] { v } else { lo[k] };
+        hi[k] = if v > hi[k] { v } else { hi[k] };
+    }
+    let lo = lo
+        .iter()
+        .fold(f64::INFINITY, |a, &b| if b < a { b } else { a });
+    let hi = hi
+        .iter()
+        .fold(f64::NEG_INFINITY, |a, &b| if b > a { b } else { a });
     (lo, hi)
 }
 
@@ -263,6 +388,40 @@ mod tests {
     }
 
     #[test]
+    fn blocked_squared_rows_equal_single_rows() {
+        use rand::{Rng, SeedableRng};
+        let mut rng = rand_xoshiro::Xoshiro256PlusPlus::seed_from_u64(5);
+        let mut column = || {
+            let v: [f64; 4] = std::array::from_fn(|_| rng.gen::<f64>());
+            let s: f64 = v.iter().sum();
+            v.map(|x| x / s)
+        };
+        for n in [1usize, 3, 4, 5, 17, 1000] {
+            let mut pool = ColumnPool::default();
+            for _ in 0..n {
+                pool.push(column());
+            }
+            for rows in 1..=ROW_BLOCK {
+                let qs: Vec<PreparedColumn> =
+                    (0..rows).map(|_| PreparedColumn::new(column())).collect();
+                let mut block = vec![0.0; rows * n];
+                let ranges = pool.squared_rows_into(&qs, &mut block);
+                for (b, q) in qs.iter().enumerate() {
+                    let mut single = vec![0.0; n];
+                    let range = pool.raw_scores_into(Distance::Euclidean, q, 0, &mut single);
+                    assert_eq!(ranges[b], range, "n {n} row {b}");
+                    let bits = |v: &[f64]| v.iter().map(|x| x.to_bits()).collect::<Vec<_>>();
+                    assert_eq!(
+                        bits(&block[b * n..(b + 1) * n]),
+                        bits(&single),
+                        "n {n} row {b}"
+                    );
+                }
+            }
+        }
+    }
+
+    #[test]
     fn prepared_equals_direct_bitwise() {
         let q = PreparedColumn::new(Q);
         let t = PreparedColumn::new(T);
@@ -275,12 +434,14 @@ mod tests {
             let mut pool = ColumnPool::default();
             pool.push(T);
             pool.push(Q);
-            let (lo, hi) = pool.score_into(d, &q, 0, &mut out);
+            let (lo, hi) = pool.raw_scores_into(d, &q, 0, &mut out);
             assert_eq!((lo, hi), (out[0].min(out[1]), out[0].max(out[1])));
-            assert_eq!(out[0].to_bits(), d.column_score(&Q, &T).to_bits());
-            assert_eq!(out[1].to_bits(), d.column_score(&Q, &Q).to_bits());
-            let _ = pool.score_into(d, &q, 1, &mut out[..1]);
-            assert_eq!(out[0].to_bits(), d.column_score(&Q, &Q).to_bits());
+            // Squared distances become the score through -sqrt, with the same bits.
+            let score = |u: f64| if d.raw_is_squared() { -u.sqrt() } else { u };
+            assert_eq!(score(out[0]).to_bits(), d.column_score(&Q, &T).to_bits());
+            assert_eq!(score(out[1]).to_bits(), d.column_score(&Q, &Q).to_bits());
+            let _ = pool.raw_scores_into(d, &q, 1, &mut out[..1]);
+            assert_eq!(score(out[0]).to_bits(), d.column_score(&Q, &Q).to_bits());
             assert_eq!(pool.len(), 2);
         }
     }

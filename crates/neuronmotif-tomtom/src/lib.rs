@@ -22,7 +22,8 @@
 //!    [`TomtomParams::reverse_complements`] is off). All target columns of both strands form
 //!    one *pool* ([`TargetDb`]).
 //! 3. **Column scores.** Each query column is scored against every pool column with the chosen
-//!    [`Distance`] (`ed`, `pearson`, `sandelin`).
+//!    [`Distance`] (`ed`, `pearson`, `sandelin`). For `ed` the squared distance is kept and the
+//!    root (a monotone map) is taken only where a score's value is needed.
 //! 4. **Median shift (complete scores).** Each query column's scores are shifted so that its
 //!    median over the pool becomes 0 ([`scaling::tomtom_median`], MEME's slightly-off median).
 //!    An unaligned query column then counts as 0, so overhanging alignments are neither
@@ -34,7 +35,9 @@
 //!    convolution of the columns' bin histograms ([`null`]).
 //! 7. **Best alignment.** For each target strand, every offset with at least `min_overlap`
 //!    aligned columns is scored as the sum of its bins plus `z` per unaligned query column;
-//!    the best is kept, ties going to the larger overlap.
+//!    the best is kept, ties going to the larger overlap. Each sum is read off running sums
+//!    along the diagonals of the query-by-pool matrix of bins (two loads per offset), not
+//!    added up cell by cell.
 //! 8. **p-value of the best.** For each target width `W`, the null distribution of the
 //!    maximum over all `w + W - 1` offsets and both strands (taken as independent) gives
 //!    `p = P(max >= observed)`. The p-value is thus already corrected for offsets and strands.
@@ -89,6 +92,7 @@
 //! ```
 #![deny(missing_docs)]
 
+mod align;
 mod compare;
 mod db;
 mod distance;

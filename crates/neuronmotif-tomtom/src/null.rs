@@ -33,6 +33,9 @@
 pub struct ColumnPmf {
     lo: usize,
     probs: Vec<f64>,
+    /// The non-zero entries of `probs` as (index, probability), ascending: the terms of a
+    /// convolution (column pmfs have gaps, bins that no target column reaches).
+    terms: Vec<(usize, f64)>,
 }
 
 impl ColumnPmf {
@@ -43,13 +46,17 @@ impl ColumnPmf {
         let hi = counts.iter().rposition(|&c| c > 0)?;
         let total: f64 = counts.iter().map(|&c| f64::from(c)).sum();
         let inv = 1.0 / total;
-        Some(ColumnPmf {
-            lo,
-            probs: counts[lo..=hi]
-                .iter()
-                .map(|&c| f64::from(c) * inv)
-                .collect(),
-        })
+        let probs: Vec<f64> = counts[lo..=hi]
+            .iter()
+            .map(|&c| f64::from(c) * inv)
+            .collect();
+        let terms = probs
+            .iter()
+            .enumerate()
+            .filter(|&(_, &p)| p != 0.0)
+            .map(|(v, &p)| (v, p))
+            .collect();
+        Some(ColumnPmf { lo, probs, terms })
     }
 
     /// The lowest bin with non-zero probability.
@@ -62,6 +69,9 @@ impl ColumnPmf {
         &self.probs
     }
 }
+
+/// Outputs per register block of [`Pmf::convolve_into`]: four AVX2 vectors.
+const CONV_BLOCK: usize = 16;
 
 /// Distribution of a sum of column bins: `probs[k] = P(sum = lo + k)`.
 #[derive(Debug, Clone, PartialEq, Default)]
@@ -97,20 +107,46 @@ impl Pmf {
     }
 
     /// `out` = the distribution of `self + c` (independent), reusing `out`'s allocation.
-    #[inline(always)]
+    ///
+    /// Output-stationary: each block of 16 outputs is summed in registers over the
+    /// column's values in ascending order and stored once. Every output is the same sum, in the
+    /// same order, as adding `c[v] * self` for `v = 0, 1, ...` into a zeroed array (the terms
+    /// that fall outside either pmf are `+0.0`, which leaves a sum of non-negative values
+    /// unchanged), so the result does not depend on the blocking.
     pub fn convolve_into(&self, c: &ColumnPmf, out: &mut Pmf) {
+        self.convolve_with(c, out, &mut Vec::new());
+    }
+
+    /// [`Pmf::convolve_into`] with a caller-kept scratch buffer (no allocation once warm).
+    #[inline(always)]
+    pub fn convolve_with(&self, c: &ColumnPmf, out: &mut Pmf, scratch: &mut Vec<f64>) {
+        let (a, b, terms) = (&self.probs, &c.probs, &c.terms);
         out.lo = self.lo + c.lo;
-        out.probs.clear();
-        out.probs.resize(self.probs.len() + c.probs.len() - 1, 0.0);
-        for (v, &pv) in c.probs.iter().enumerate() {
-            if pv == 0.0 {
-                continue;
-            }
-            let dst = &mut out.probs[v..v + self.probs.len()];
-            for (d, &x) in dst.iter_mut().zip(&self.probs) {
-                *d += pv * x;
+        let len = a.len() + b.len() - 1;
+        // `a` with b.len() - 1 zeros before it and enough after it for the last block:
+        // out[k] = sum_v b[v] * padded[k + b.len() - 1 - v].
+        let pad = b.len() - 1;
+        let blocks = len.div_ceil(CONV_BLOCK);
+        let padded_len = blocks * CONV_BLOCK + pad;
+        let padded = scratch;
+        padded.clear();
+        padded.resize(pad, 0.0);
+        padded.extend_from_slice(a);
+        padded.resize(padded_len, 0.0);
+        let result = &mut out.probs;
+        result.clear();
+        result.resize(blocks * CONV_BLOCK, 0.0);
+        #[cfg(target_arch = "x86_64")]
+        {
+            if std::arch::is_x86_feature_detected!("avx2") {
+                // SAFETY: the CPU has AVX2 (checked just above).
+                unsafe { conv_blocks_avx2(terms, padded, pad, result) };
+                result.truncate(len);
+                return;
             }
         }
+        conv_blocks(terms, padded, pad, result);
+        result.truncate(len);
     }
 
     /// `out[k] = P(sum >= lo + k)`, as a reverse cumulative sum.
@@ -122,6 +158,51 @@ impl Pmf {
         for (o, &p) in out.iter_mut().zip(&self.probs).rev() {
             acc += p;
             *o = acc;
+        }
+    }
+}
+
+/// The blocks of [`Pmf::convolve_with`]: `out[k] = sum_v b[v] * padded[k + pad - v]` over
+/// the non-zero terms `(v, b[v])`, each block of [`CONV_BLOCK`] outputs summed over `v` in
+/// ascending order.
+fn conv_blocks(terms: &[(usize, f64)], padded: &[f64], pad: usize, out: &mut [f64]) {
+    for (i, block) in out.chunks_exact_mut(CONV_BLOCK).enumerate() {
+        let k0 = i * CONV_BLOCK;
+        for &(v, bv) in terms {
+            let src = &padded[k0 + pad - v..k0 + pad - v + CONV_BLOCK];
+            for (x, &y) in block.iter_mut().zip(src) {
+                *x += bv * y;
+            }
+        }
+    }
+}
+
+/// [`conv_blocks`] with the block's sums held in four AVX2 registers (the compiler keeps a
+/// block array in memory and reloads it at every term). Same operations, same order.
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx2")]
+unsafe fn conv_blocks_avx2(terms: &[(usize, f64)], padded: &[f64], pad: usize, out: &mut [f64]) {
+    use std::arch::x86_64::*;
+    // Terms are ascending, so the last has the largest offset.
+    assert!(padded.len() >= out.len() + pad && terms.last().is_none_or(|&(v, _)| v <= pad));
+    for (i, block) in out.chunks_exact_mut(CONV_BLOCK).enumerate() {
+        let k0 = i * CONV_BLOCK;
+        let mut acc = [_mm256_setzero_pd(); 4];
+        for &(v, bv) in terms {
+            let m = _mm256_set1_pd(bv);
+            // SAFETY: k0 + pad - v + 16 <= out.len() + pad <= padded.len() (asserted), and
+            // v <= pad.
+            unsafe {
+                let src = padded.as_ptr().add(k0 + pad - v);
+                for (t, a) in acc.iter_mut().enumerate() {
+                    let y = _mm256_loadu_pd(src.add(4 * t));
+                    *a = _mm256_add_pd(*a, _mm256_mul_pd(m, y));
+                }
+            }
+        }
+        for (t, a) in acc.iter().enumerate() {
+            // SAFETY: the block has 16 elements.
+            unsafe { _mm256_storeu_pd(block.as_mut_ptr().add(4 * t), *a) };
         }
     }
 }
@@ -236,6 +317,7 @@ fn max_null_pvalues_kernel(columns: &[ColumnPmf], zero_bin: usize, groups: &mut 
     let mut cur = Pmf::default();
     let mut next = Pmf::default();
     let mut surv = Vec::new();
+    let mut scratch = Vec::new();
     for s in 0..w {
         let longest = (w - s).min(max_width);
         cur.set_column(&columns[s]);
@@ -261,7 +343,7 @@ fn max_null_pvalues_kernel(columns: &[ColumnPmf], zero_bin: usize, groups: &mut 
                 }
             }
             if len < longest {
-                cur.convolve_into(&columns[s + len], &mut next);
+                cur.convolve_with(&columns[s + len], &mut next, &mut scratch);
                 std::mem::swap(&mut cur, &mut next);
             }
         }
