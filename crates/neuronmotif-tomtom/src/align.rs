@@ -105,6 +105,8 @@ pub(crate) struct StrandEnds {
     w: usize,
     last_row: Vec<u16>,
     ends: Vec<u16>,
+    /// `w` zeros: the "previous strand's last column" of the first strand.
+    zeros: Vec<u16>,
 }
 
 impl StrandEnds {
@@ -115,6 +117,8 @@ impl StrandEnds {
         self.w = w;
         self.last_row.resize(n, 0);
         self.ends.resize(w * strands, 0);
+        self.zeros.clear();
+        self.zeros.resize(w, 0);
     }
 
     /// Record running-sum row `i`; `last_columns` lists each strand's last pool column.
@@ -135,7 +139,7 @@ impl StrandEnds {
     /// ends in the last row at pool column `start + c - 1` while `c <= tw`, else in the
     /// strand's last column at row `w + tw - 1 - c`. The running sum before its start is in
     /// the previous strand's last column at row `w - 1 - c` while `c < w`, else 0.
-    #[inline(always)]
+    #[cfg(test)]
     pub(crate) fn configuration_sum(&self, s: usize, start: usize, tw: usize, c: usize) -> i64 {
         let w = self.w;
         let end = if c <= tw {
@@ -170,13 +174,33 @@ impl StrandEnds {
         debug_assert!(w + tw < 1 << FIELD);
         let z = z as i64;
         let mut best = i64::MIN;
-        for c in range.0..=range.1 {
-            let ov = c.min(w).min(tw).min(w + tw - c) as i64;
-            let value = self.configuration_sum(s, start, tw, c) - ov * z;
-            // Larger value, then larger overlap, then smaller configuration.
-            let key = (value << (2 * FIELD)) | (ov << FIELD) | (MASK - c as i64);
-            best = best.max(key);
+        let last_row = &self.last_row;
+        let end_col = &self.ends[s * w..(s + 1) * w];
+        let prev_col = if s > 0 {
+            &self.ends[(s - 1) * w..s * w]
+        } else {
+            &self.zeros[..w]
+        };
+        // The configurations split into up to four runs by where their sums come from (see
+        // `configuration_sum`): the end in the last row while c <= tw, else in the strand's
+        // last column; the running sum before the start in the previous strand's last column
+        // while c < w, else 0. Each run is a loop without branches.
+        macro_rules! scan {
+            ($from:expr, $to:expr, $c:ident => $end:expr, $before:expr) => {
+                for $c in $from..=$to {
+                    let ov = $c.min(w).min(tw).min(w + tw - $c) as i64;
+                    let value = i64::from(($end).wrapping_sub($before)) - ov * z;
+                    // Larger value, then larger overlap, then smaller configuration.
+                    let key = (value << (2 * FIELD)) | (ov << FIELD) | (MASK - $c as i64);
+                    best = best.max(key);
+                }
+            };
         }
+        let (lo, hi) = range;
+        scan!(lo, hi.min(tw).min(w - 1), c => last_row[start + c - 1], prev_col[w - 1 - c]);
+        scan!(lo.max(tw + 1), hi.min(w - 1), c => end_col[w + tw - 1 - c], prev_col[w - 1 - c]);
+        scan!(lo.max(w), hi.min(tw), c => last_row[start + c - 1], 0u16);
+        scan!(lo.max(w).max(tw + 1), hi, c => end_col[w + tw - 1 - c], 0u16);
         if best == i64::MIN {
             // An empty range, as in `best_alignment`.
             return (w * z as usize, 0, 0);
@@ -313,6 +337,7 @@ mod tests {
             max_bin in prop_oneof![Just(3u16), Just(100), Just(255)],
             seed in any::<u64>(),
             min_overlap in 1usize..4,
+            internal in any::<bool>(),
         ) {
             use rand::{Rng, SeedableRng};
             let mut rng = rand_xoshiro::Xoshiro256PlusPlus::seed_from_u64(seed);
@@ -322,7 +347,7 @@ mod tests {
             let mut direct = Vec::new();
             let mut start = 0;
             for (s, &tw) in widths.iter().enumerate() {
-                let range = configurations(w, tw, false, min_overlap);
+                let range = configurations(w, tw, internal, min_overlap);
                 direct_diagonal_sums(&bins[start..], n, w, tw, &mut direct);
                 for c in range.0..=range.1 {
                     prop_assert_eq!(direct[c - 1], ends.configuration_sum(s, start, tw, c), "strand {} c {}", s, c);

@@ -202,18 +202,14 @@ pub(crate) fn analyse(
     let mut medians = Vec::with_capacity(w);
     let (mut small, mut large) = (f64::INFINITY, f64::NEG_INFINITY);
     let squared = dist.raw_is_squared();
-    // Squared-distance rows come a block of query columns at a time when they are kept.
-    let mut block_ranges = Vec::with_capacity(w);
-    if squared && cache {
-        for (qb, out) in qcols
-            .chunks(ROW_BLOCK)
-            .zip(scores.chunks_mut(ROW_BLOCK * n))
-        {
-            let ranges = pool.squared_rows_into(qb, out);
-            block_ranges.extend_from_slice(&ranges[..qb.len()]);
-        }
-    }
+    // Squared-distance rows come a block of query columns at a time when they are kept; each
+    // block's medians are taken right after it is scored, while its rows are still in cache.
+    let mut block_ranges = [(0.0, 0.0); ROW_BLOCK];
     for (i, qc) in qcols.iter().enumerate() {
+        if squared && cache && i % ROW_BLOCK == 0 {
+            let end = (i + ROW_BLOCK).min(w);
+            block_ranges = pool.squared_rows_into(&qcols[i..end], &mut scores[i * n..end * n]);
+        }
         let row = if cache {
             &mut scores[i * n..(i + 1) * n]
         } else {
@@ -221,9 +217,10 @@ pub(crate) fn analyse(
         };
         let (lo, hi, med) = if squared {
             // Scores -sqrt(u) sort opposite to u: score rank r is u rank n - 1 - r.
-            let (u_lo, u_hi) = match block_ranges.get(i) {
-                Some(&r) => r,
-                None => pool.raw_scores_into(dist, qc, 0, row),
+            let (u_lo, u_hi) = if cache {
+                block_ranges[i % ROW_BLOCK]
+            } else {
+                pool.raw_scores_into(dist, qc, 0, row)
             };
             let (i1, i2) = scaling::median_ranks(n);
             let (a, b) = scaling::middle_pair(row, n - 1 - i2, n - 1 - i1, scratch)

@@ -135,16 +135,21 @@ impl Pmf {
         padded.resize(padded_len, 0.0);
         let result = &mut out.probs;
         result.clear();
-        result.resize(blocks * CONV_BLOCK, 0.0);
         #[cfg(target_arch = "x86_64")]
         {
             if std::arch::is_x86_feature_detected!("avx2") {
+                // The AVX2 blocks overwrite every output, so the outputs are not zeroed first.
+                result.reserve(blocks * CONV_BLOCK);
+                let spare = &mut result.spare_capacity_mut()[..blocks * CONV_BLOCK];
                 // SAFETY: the CPU has AVX2 (checked just above).
-                unsafe { conv_blocks_avx2(terms, padded, pad, result) };
+                unsafe { conv_blocks_avx2(terms, padded, pad, spare) };
+                // SAFETY: conv_blocks_avx2 stored all blocks * CONV_BLOCK values of `spare`.
+                unsafe { result.set_len(blocks * CONV_BLOCK) };
                 result.truncate(len);
                 return;
             }
         }
+        result.resize(blocks * CONV_BLOCK, 0.0);
         conv_blocks(terms, padded, pad, result);
         result.truncate(len);
     }
@@ -178,13 +183,23 @@ fn conv_blocks(terms: &[(usize, f64)], padded: &[f64], pad: usize, out: &mut [f6
 }
 
 /// [`conv_blocks`] with the block's sums held in four AVX2 registers (the compiler keeps a
-/// block array in memory and reloads it at every term). Same operations, same order.
+/// block array in memory and reloads it at every term). Same operations, same order. Every
+/// element of `out` (a whole number of blocks) is written.
 #[cfg(target_arch = "x86_64")]
 #[target_feature(enable = "avx2")]
-unsafe fn conv_blocks_avx2(terms: &[(usize, f64)], padded: &[f64], pad: usize, out: &mut [f64]) {
+unsafe fn conv_blocks_avx2(
+    terms: &[(usize, f64)],
+    padded: &[f64],
+    pad: usize,
+    out: &mut [std::mem::MaybeUninit<f64>],
+) {
     use std::arch::x86_64::*;
     // Terms are ascending, so the last has the largest offset.
-    assert!(padded.len() >= out.len() + pad && terms.last().is_none_or(|&(v, _)| v <= pad));
+    assert!(
+        out.len().is_multiple_of(CONV_BLOCK)
+            && padded.len() >= out.len() + pad
+            && terms.last().is_none_or(|&(v, _)| v <= pad)
+    );
     for (i, block) in out.chunks_exact_mut(CONV_BLOCK).enumerate() {
         let k0 = i * CONV_BLOCK;
         let mut acc = [_mm256_setzero_pd(); 4];
@@ -201,22 +216,31 @@ unsafe fn conv_blocks_avx2(terms: &[(usize, f64)], padded: &[f64], pad: usize, o
             }
         }
         for (t, a) in acc.iter().enumerate() {
-            // SAFETY: the block has 16 elements.
-            unsafe { _mm256_storeu_pd(block.as_mut_ptr().add(4 * t), *a) };
+            // SAFETY: the block has 16 elements; storing into uninitialised f64 slots is fine.
+            unsafe { _mm256_storeu_pd(block.as_mut_ptr().cast::<f64>().add(4 * t), *a) };
         }
     }
 }
 
-/// `P(X >= x)` from a survival table made by [`Pmf::survival_into`] for a pmf starting at `lo`.
-#[inline]
-fn survival_at(surv: &[f64], lo: usize, x: i64) -> f64 {
+/// `P(X >= x)` from a survival table made by [`Pmf::survival_into`] for a pmf starting at
+/// `lo`, and the table index it read (`None` below or beyond the table).
+#[inline(always)]
+fn survival_slot(surv: &[f64], lo: usize, x: i64) -> (f64, Option<usize>) {
     let lo = lo as i64;
     if x <= lo {
-        1.0
-    } else {
-        let k = (x - lo) as usize;
-        surv.get(k).copied().unwrap_or(0.0).min(1.0)
+        return (1.0, None);
     }
+    let k = (x - lo) as usize;
+    match surv.get(k) {
+        Some(&v) => (v.min(1.0), Some(k)),
+        None => (0.0, None),
+    }
+}
+
+/// `P(X >= x)` from a survival table made by [`Pmf::survival_into`] for a pmf starting at `lo`.
+#[cfg(test)]
+fn survival_at(surv: &[f64], lo: usize, x: i64) -> f64 {
+    survival_slot(surv, lo, x).0
 }
 
 /// The targets of one width, and the complete scores (in bins) they reached: the p-values
@@ -318,6 +342,7 @@ fn max_null_pvalues_kernel(columns: &[ColumnPmf], zero_bin: usize, groups: &mut 
     let mut next = Pmf::default();
     let mut surv = Vec::new();
     let mut scratch = Vec::new();
+    let mut logs: Vec<f64> = Vec::new();
     for s in 0..w {
         let longest = (w - s).min(max_width);
         cur.set_column(&columns[s]);
@@ -329,6 +354,22 @@ fn max_null_pvalues_kernel(columns: &[ColumnPmf], zero_bin: usize, groups: &mut 
                 cur.survival_into(&mut surv);
             }
             let shift = ((w - len) * zero_bin) as i64;
+            // A span serves every group whose targets align it, often the same scores over
+            // and over: when the lookups outnumber the table, ln(1 - S) is memoised per value.
+            let lookups: usize = if used {
+                groups
+                    .iter()
+                    .filter(|g| span_multiplicity(w, g.width, s, len) > 0)
+                    .map(|g| g.scores.len())
+                    .sum()
+            } else {
+                0
+            };
+            let memo = lookups > surv.len() / 4;
+            if memo {
+                logs.clear();
+                logs.resize(surv.len(), f64::NAN);
+            }
             for g in groups.iter_mut() {
                 let m = span_multiplicity(w, g.width, s, len);
                 if m == 0 || !used {
@@ -336,9 +377,19 @@ fn max_null_pvalues_kernel(columns: &[ColumnPmf], zero_bin: usize, groups: &mut 
                 }
                 let m = m as f64;
                 for (&k, acc) in g.scores.iter().zip(g.log_cdf.iter_mut()) {
-                    let sv = survival_at(&surv, cur.lo, k as i64 - shift);
+                    let x = k as i64 - shift;
+                    let (sv, slot) = survival_slot(&surv, cur.lo, x);
                     if sv > 0.0 {
-                        *acc += m * (-sv).ln_1p();
+                        let l = match slot {
+                            Some(i) if memo => {
+                                if logs[i].is_nan() {
+                                    logs[i] = (-sv).ln_1p();
+                                }
+                                logs[i]
+                            }
+                            _ => (-sv).ln_1p(),
+                        };
+                        *acc += m * l;
                     }
                 }
             }
@@ -413,6 +464,47 @@ mod tests {
                 }
                 let total: f64 = cur.probs().iter().sum();
                 assert_relative_eq!(total, 1.0, epsilon = 1e-14);
+            }
+        }
+    }
+
+    #[test]
+    #[cfg(target_arch = "x86_64")]
+    fn avx2_convolution_equals_portable() {
+        use rand::{Rng, SeedableRng};
+        if !std::arch::is_x86_feature_detected!("avx2") {
+            eprintln!("no AVX2 on this CPU: nothing to compare");
+            return;
+        }
+        let mut rng = rand_xoshiro::Xoshiro256PlusPlus::seed_from_u64(21);
+        for (la, lb) in [(1usize, 1usize), (3, 40), (17, 5), (100, 61), (600, 90)] {
+            // Column counts with gaps (zero bins), as real histograms have.
+            let counts: Vec<u32> = (0..lb)
+                .map(|_| {
+                    if rng.gen_bool(0.4) {
+                        0
+                    } else {
+                        rng.gen_range(1..50)
+                    }
+                })
+                .chain([7])
+                .collect();
+            let c = ColumnPmf::from_counts(&counts).unwrap();
+            let a: Vec<f64> = (0..la).map(|_| rng.gen::<f64>()).collect();
+            let pad = c.probs.len() - 1;
+            let blocks = (la + pad).div_ceil(CONV_BLOCK);
+            let mut padded = vec![0.0; pad];
+            padded.extend_from_slice(&a);
+            padded.resize(blocks * CONV_BLOCK + pad, 0.0);
+            let mut slow = vec![0.0; blocks * CONV_BLOCK];
+            conv_blocks(&c.terms, &padded, pad, &mut slow);
+            let mut fast = vec![std::mem::MaybeUninit::new(f64::NAN); blocks * CONV_BLOCK];
+            // SAFETY: AVX2 is available (checked above).
+            unsafe { conv_blocks_avx2(&c.terms, &padded, pad, &mut fast) };
+            for (k, (f, s)) in fast.iter().zip(&slow).enumerate() {
+                // SAFETY: initialised above (and overwritten by the kernel).
+                let f = unsafe { f.assume_init() };
+                assert_eq!(f.to_bits(), s.to_bits(), "la {la} lb {lb} k {k}");
             }
         }
     }
