@@ -59,7 +59,9 @@ impl fmt::Display for Orientation {
 ///
 /// The text fields are shared (`Arc<str>`): every row of a query points at one copy of the
 /// query's ID and consensus (which may be 1,000 letters long), and target fields point into
-/// the [`TargetDb`]. Use them as `&str` through `&*m.target_id` or `m.target_id.as_ref()`.
+/// the [`TargetDb`] (or, from [`TargetDb::compare_batch`], into a copy of its strings made per
+/// batch job, so that threads do not share reference counts). Use them as `&str` through
+/// `&*m.target_id` or `m.target_id.as_ref()`.
 #[derive(Debug, Clone, PartialEq)]
 pub struct TomtomMatch {
     /// Query motif ID.
@@ -125,9 +127,11 @@ pub(crate) struct Workspace {
     diag: Vec<i64>,
     ends: align::StrandEnds,
     last_columns: Vec<usize>,
-    /// This worker's own copy of the database's target IDs and consensus strings, and the
-    /// database it was made from. Output rows share these strings by reference count; with
-    /// one copy per worker, threads never contend for the same counters.
+    /// Whether to give output rows this workspace's own copy of the target strings (batches:
+    /// one copy per rayon job, so threads never contend for the same reference counts) rather
+    /// than the database's (single queries: no copying).
+    own_strings: bool,
+    /// That copy, and the database it was made from.
     targets: Vec<crate::db::TargetInfo>,
     targets_of: usize,
     /// Tests: always take the direct diagonal sums (the path for very wide queries and
@@ -147,8 +151,20 @@ impl Workspace {
         false
     }
 
-    /// The target strings of `db`, copied into this workspace on first use.
-    fn local_targets(&mut self, db: &TargetDb) -> &[crate::db::TargetInfo] {
+    /// A workspace for one job of a parallel batch (see `own_strings`).
+    pub(crate) fn for_batch() -> Workspace {
+        Workspace {
+            own_strings: true,
+            ..Workspace::default()
+        }
+    }
+
+    /// The target strings that output rows share: the database's, or (batches) a copy made
+    /// on first use.
+    fn local_targets<'a>(&'a mut self, db: &'a TargetDb) -> &'a [crate::db::TargetInfo] {
+        if !self.own_strings {
+            return db.targets();
+        }
         let key = std::ptr::from_ref(db) as usize;
         if self.targets_of != key || self.targets.len() != db.targets().len() {
             self.targets = db
@@ -222,11 +238,9 @@ pub(crate) fn analyse(
             } else {
                 pool.raw_scores_into(dist, qc, 0, row)
             };
-            let (i1, i2) = scaling::median_ranks(n);
-            let (a, b) = scaling::middle_pair(row, n - 1 - i2, n - 1 - i1, scratch)
-                .ok_or(TomtomError::EmptyDatabase)?;
-            // MEME's (sorted[i1] + sorted[i2]) / 2, with sorted[i1] = -sqrt(b).
-            (-u_hi.sqrt(), -u_lo.sqrt(), (-b.sqrt() + -a.sqrt()) / 2.0)
+            let med =
+                scaling::squared_row_median(row, scratch).ok_or(TomtomError::EmptyDatabase)?;
+            (-u_hi.sqrt(), -u_lo.sqrt(), med)
         } else {
             let (lo, hi) = pool.raw_scores_into(dist, qc, 0, row);
             (lo, hi, median_of_row(row, scratch).unwrap_or(0.0))
@@ -333,17 +347,13 @@ pub(crate) fn analyse(
     }
 
     // Step 10: MEME's order, then q-values over every strand's p-value.
-    // One integer key per strand: p (non-negative, so its bits sort like the value; `+ 0.0`
-    // turns a -0 into +0), then the larger overlap, then the tie rank (`+` before `-`, then
-    // target ID), which also names the strand. Keys are unique, so an unstable sort is exact.
+    // One integer key per strand: p in `total_cmp` order (as the earlier comparator had it, so
+    // a -0 sorts before a +0), then the larger overlap, then the tie rank (`+` before `-`,
+    // then target ID), which also names the strand. Keys are unique, so an unstable sort is
+    // exact.
     let mut keys: Vec<u128> = hits
         .iter()
-        .map(|h| {
-            let ov = u32::MAX - h.overlap.min(u32::MAX as usize) as u32;
-            (u128::from((h.p + 0.0).to_bits()) << 64)
-                | (u128::from(ov) << 32)
-                | strands[h.strand].tie_rank as u128
-        })
+        .map(|h| strand_key(h.p, h.overlap, strands[h.strand].tie_rank))
         .collect();
     keys.sort_unstable();
     let hits: Vec<StrandHit> = keys
@@ -357,6 +367,14 @@ pub(crate) fn analyse(
         q_values,
         query_consensus,
     })
+}
+
+/// The sort key of a strand's hit: p in [`f64::total_cmp`] order, then the larger overlap,
+/// then the tie rank (below 2^32) in the low bits.
+fn strand_key(p: f64, overlap: usize, tie_rank: usize) -> u128 {
+    let p = (scaling::order_key(p) as u64) ^ (1 << 63);
+    let ov = u32::MAX - overlap.min(u32::MAX as usize) as u32;
+    (u128::from(p) << 64) | (u128::from(ov) << 32) | tie_rank as u128
 }
 
 /// Step 11: one row per target (its better strand), while the threshold holds.
@@ -451,8 +469,14 @@ mod tests {
                 q in ppm(1..12),
                 d in prop_oneof![Just(Distance::Euclidean), Just(Distance::Pearson), Just(Distance::Sandelin)],
                 min_overlap in 1usize..4,
+                internal in any::<bool>(),
             ) {
-                let params = TomtomParams::new().distance(d).min_overlap(min_overlap).check().unwrap();
+                let params = TomtomParams::new()
+                    .distance(d)
+                    .min_overlap(min_overlap)
+                    .internal(internal)
+                    .check()
+                    .unwrap();
                 let db = TargetDb::new(ts, &params).unwrap();
                 let query = TomtomMotif::new("q", q, None);
                 let running = analyse(&db, &query, &mut Workspace::default()).unwrap();
@@ -486,6 +510,19 @@ mod tests {
                     }
                 }
             }
+        }
+    }
+
+    proptest::proptest! {
+        /// The packed key orders like MEME's comparator: p by `total_cmp` (a -0 before a +0),
+        /// then the larger overlap, then the tie rank.
+        #[test]
+        fn strand_keys_sort_like_the_comparator(
+            a in (proptest::prop_oneof![proptest::strategy::Just(0.0f64), proptest::strategy::Just(-0.0), 0.0f64..1.0], 1usize..50, 0usize..2000),
+            b in (proptest::prop_oneof![proptest::strategy::Just(0.0f64), proptest::strategy::Just(-0.0), 0.0f64..1.0], 1usize..50, 0usize..2000),
+        ) {
+            let want = a.0.total_cmp(&b.0).then(b.1.cmp(&a.1)).then(a.2.cmp(&b.2));
+            proptest::prop_assert_eq!(strand_key(a.0, a.1, a.2).cmp(&strand_key(b.0, b.1, b.2)), want);
         }
     }
 

@@ -221,7 +221,7 @@ impl TargetDb {
     ) -> Result<Vec<Vec<TomtomMatch>>, TomtomError> {
         let all: Vec<Result<Vec<TomtomMatch>, TomtomError>> = queries
             .par_iter()
-            .map_init(Workspace::default, |ws, q| compare_query(self, q, ws))
+            .map_init(Workspace::for_batch, |ws, q| compare_query(self, q, ws))
             .collect();
         all.into_iter().collect()
     }

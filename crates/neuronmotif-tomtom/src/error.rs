@@ -20,8 +20,8 @@ pub enum TomtomError {
     /// A target database with no motifs.
     #[error("the target database is empty: Tomtom needs at least one target motif")]
     EmptyDatabase,
-    /// More target strands than fit the 32-bit strand ranks.
-    #[error("{0} target motifs are more than this Tomtom handles (at most 2^31 per database)")]
+    /// More target strands (targets, twice with reverse complements) than fit 32-bit ranks.
+    #[error("{0} target motifs are more than this Tomtom handles (at most 2^32 - 1 strands: targets, twice with reverse complements)")]
     TooManyTargets(usize),
     /// A motif with no positions.
     #[error("motif {id:?} has width 0: every query and target needs at least one position")]

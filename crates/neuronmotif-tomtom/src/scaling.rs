@@ -120,10 +120,21 @@ pub(crate) fn middle_pair(
     Some((v1, v2))
 }
 
+/// MEME's median of the scores `-sqrt(u)` of a row of squared distances `u`, without taking a
+/// root per value: the scores sort opposite to `u`, so score rank `r` is `u` rank `n - 1 - r`,
+/// and only the two values at those ranks are rooted. Equals [`tomtom_median`] of the scores.
+pub(crate) fn squared_row_median(u: &[f64], buf: &mut Vec<f64>) -> Option<f64> {
+    let n = u.len();
+    let (i1, i2) = median_ranks(n);
+    let (a, b) = middle_pair(u, n.checked_sub(1 + i2)?, n - 1 - i1, buf)?;
+    // (sorted[i1] + sorted[i2]) / 2 of the scores, with sorted[i1] = -sqrt(b).
+    Some((-b.sqrt() + -a.sqrt()) / 2.0)
+}
+
 /// An integer whose order is [`f64::total_cmp`]'s: the sign-magnitude bits of negative values
 /// flipped to two's complement order. Its own inverse ([`from_order_key`]).
 #[inline(always)]
-fn order_key(x: f64) -> i64 {
+pub(crate) fn order_key(x: f64) -> i64 {
     let b = x.to_bits() as i64;
     b ^ ((((b >> 63) as u64) >> 1) as i64)
 }
@@ -585,7 +596,7 @@ mod tests {
                     u.push(f64::from_bits((edge.to_bits() as i64 + d).max(0) as u64));
                 }
             }
-            // Random values, zeros, and values beyond the bound of the fast path.
+            // Random values, zeros, and values beyond the range of probability columns (u > 2).
             u.extend((0..3000).map(|_| rng.gen::<f64>() * 2.0));
             u.extend([0.0, 1e-300, 4.0, 4.5, 9.0, f64::MIN_POSITIVE]);
             assert!(u.len() > 3000 + 6 + 7 * 20, "too few edge values");
@@ -601,6 +612,33 @@ mod tests {
             }
             assert_eq!(hist.iter().sum::<u32>() as usize, u.len());
         }
+    }
+
+    #[test]
+    fn squared_row_median_equals_median_of_roots() {
+        use rand::{Rng, SeedableRng};
+        let mut rng = rand_xoshiro::Xoshiro256PlusPlus::seed_from_u64(17);
+        let mut buf = Vec::new();
+        for n in [1usize, 2, 3, 4, 101, 4095, 4096, 4097, 10_001, 20_000] {
+            for ties in [false, true] {
+                let u: Vec<f64> = (0..n)
+                    .map(|_| {
+                        if ties {
+                            f64::from(rng.gen_range(0..9u8)) * 0.25
+                        } else {
+                            rng.gen::<f64>() * 2.0
+                        }
+                    })
+                    .collect();
+                let mut scores: Vec<f64> = u.iter().map(|&x| -x.sqrt()).collect();
+                assert_eq!(
+                    squared_row_median(&u, &mut buf).map(f64::to_bits),
+                    tomtom_median(&mut scores).map(f64::to_bits),
+                    "n {n} ties {ties}"
+                );
+            }
+        }
+        assert_eq!(squared_row_median(&[], &mut buf), None);
     }
 
     #[test]
