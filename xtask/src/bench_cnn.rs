@@ -70,6 +70,14 @@ pub fn run(args: &[String]) -> Result<(), String> {
         peak / gemm1,
         peak / gemm2
     );
+    if let (Some(f1), Some(f2)) = (
+        crate::fma_peak::fma_peak_gflops(1),
+        crate::fma_peak::fma_peak_gflops(2),
+    ) {
+        println!(
+            "arithmetic ceiling (register-only AVX2 FMAs): {f1:.0} GFLOP/s on 1 thread, {f2:.0} on 2"
+        );
+    }
     let mut ours = Vec::new();
     for (name, blocks) in configs {
         let model = random_model(blocks, 0);

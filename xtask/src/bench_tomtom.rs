@@ -2,10 +2,12 @@
 //!
 //! Needs Python 3 (with `venv`) and network access to PyPI the first time: it creates
 //! `target/xtask-venv`, installs `memelite` and `numpy` there, writes a small timing script next
-//! to it, and runs memelite's `tomtom()` warm (one untimed call first, which also pays numba's
-//! JIT) on the same files and tasks that it then times for neuronmotif-tomtom in this (release)
-//! process. It prints one table with medians, ranges and the ratio, plus the machine (CPU
-//! model, cores) and its load average before and after, so the numbers can be pasted into
+//! to it, and keeps that script running as a server of timed memelite `tomtom()` calls (its
+//! first call, which pays numba's JIT, is not timed). Each timed memelite call is paired with a
+//! timed neuronmotif-tomtom call in this (release) process on the same task, the two taking
+//! turns to go first, so a noisy host slows both sides of a pair alike. The table gives each
+//! side's median and range and the median (min-max) of the per-pair ratios, plus the machine
+//! (CPU model, cores) and its load average before and after, so the numbers can be pasted into
 //! `docs/bench/tomtom.md`.
 //!
 //! Tasks (the anchor's, `shared/anchors/tomtom-timing.md`): the 60 dev queries against JASPAR
@@ -13,8 +15,9 @@
 //! 879 JASPAR motifs against themselves; every pair kept (Tomtom `-thresh 1`), `ed` distance
 //! (memelite's only score), on 1 and 2 threads. neuronmotif-tomtom is also timed with `pearson`.
 
+use std::io::{BufRead, BufReader, Write};
 use std::path::{Path, PathBuf};
-use std::process::Command;
+use std::process::{Child, ChildStdin, ChildStdout, Command, Stdio};
 use std::time::Instant;
 
 use neuronmotif_io::{MotifFile, ReadOptions};
@@ -25,34 +28,29 @@ use neuronmotif_tomtom::{
 const HELP: &str = "cargo xtask bench-tomtom [--fixtures DIR] [--reps N] [--skip-memelite]
 
 Times neuronmotif-tomtom and memelite 0.5 (pip, MIT) on the same tasks, warm, on 1 and 2
-threads, and prints a table. Needs python3 with venv; the first run creates target/xtask-venv
-and pip-installs memelite and numpy into it.
+threads, in alternating pairs, and prints a table. Needs python3 with venv; the first run
+creates target/xtask-venv and pip-installs memelite and numpy into it.
   --fixtures DIR   the shared fixtures folder (default ../shared/fixtures)
-  --reps N         timed repetitions per task, after one warm-up (default 5)
+  --reps N         timed pairs (memelite, ours) per task, after one warm-up (default 5)
   --skip-memelite  only time neuronmotif-tomtom";
 
 const MEMELITE_SCRIPT: &str = r#"
-import sys, time, statistics
+import sys, time
 import numba
 from memelite.io import read_meme
 from memelite.tomtom import tomtom
-queries_path, targets_path, reps = sys.argv[1], sys.argv[2], int(sys.argv[3])
-queries = list(read_meme(queries_path).values())
-targets = list(read_meme(targets_path).values())
-tasks = [("dev60", queries), ("dev54", [q for q in queries if q.shape[1] <= 100]), ("jaspar879", targets)]
+queries = list(read_meme(sys.argv[1]).values())
+targets = list(read_meme(sys.argv[2]).values())
+tasks = {"dev60": queries, "dev54": [q for q in queries if q.shape[1] <= 100], "jaspar879": targets}
 tomtom(queries[:2], targets)  # numba JIT (or cache load), not timed
-for threads in (1, 2):
-    numba.set_num_threads(threads)
-    for name, qs in tasks:
-        tomtom(qs, targets)  # warm-up
-        ts, cs = [], []
-        for _ in range(reps):
-            c0 = time.process_time()
-            t0 = time.perf_counter()
-            tomtom(qs, targets)
-            ts.append(time.perf_counter() - t0)
-            cs.append(time.process_time() - c0)
-        print(name, threads, statistics.median(ts), min(ts), max(ts), statistics.median(cs), flush=True)
+print("ready", flush=True)
+for line in sys.stdin:  # one timed call per request: "task threads"
+    name, threads = line.split()
+    numba.set_num_threads(int(threads))
+    c0 = time.process_time()
+    t0 = time.perf_counter()
+    tomtom(tasks[name], targets)
+    print(time.perf_counter() - t0, time.process_time() - c0, flush=True)
 "#;
 
 /// One timing: median, min, max wall seconds, and the median CPU seconds of the process (all
@@ -91,6 +89,10 @@ impl Timing {
     fn cpu_cell(&self) -> String {
         format!("{:.2}", self.cpu)
     }
+
+    fn ratio_cell(&self) -> String {
+        format!("{:.2}x ({:.2}-{:.2})", self.median, self.min, self.max)
+    }
 }
 
 pub fn run(args: &[String]) -> Result<(), String> {
@@ -118,35 +120,34 @@ pub fn run(args: &[String]) -> Result<(), String> {
     println!("machine: {}", machine());
     println!("load average before: {}", load_average());
 
-    let memelite = if skip_memelite {
-        Vec::new()
+    let mut memelite = if skip_memelite {
+        None
     } else {
-        run_memelite(&queries_path, &jaspar_path, reps)?
+        Some(Memelite::start(&queries_path, &jaspar_path)?)
     };
-    let ours = run_ours(&queries_path, &jaspar_path, reps)?;
+    let rows = run_paired(&queries_path, &jaspar_path, reps, memelite.as_mut())?;
     println!("load average after: {}", load_average());
 
     println!();
-    println!("| task | threads | dist | memelite 0.5.0 wall s, median (min-max) | neuronmotif-tomtom wall s, median (min-max) | wall memelite / ours | memelite CPU s | ours CPU s | CPU memelite / ours |");
+    println!("| task | threads | dist | memelite 0.5.0 wall s, median (min-max) | neuronmotif-tomtom wall s, median (min-max) | paired wall ratio memelite / ours, median (min-max) | memelite CPU s | ours CPU s | CPU memelite / ours |");
     println!("|---|---|---|---|---|---|---|---|---|");
-    for (task, threads, dist, t) in &ours {
-        let m = memelite
-            .iter()
-            .find(|(mt, mth, _)| mt == task && mth == threads && *dist == Distance::Euclidean)
-            .map(|(_, _, t)| *t);
-        let (mcell, ratio, mcpu, cpu_ratio) = match m {
-            Some(m) => (
+    for r in &rows {
+        let (mcell, ratio, mcpu, cpu_ratio) = match (&r.memelite, &r.ratio) {
+            (Some(m), Some(q)) => (
                 m.cell(),
-                format!("{:.2}x", m.median / t.median),
+                q.ratio_cell(),
                 m.cpu_cell(),
-                format!("{:.2}x", m.cpu / t.cpu),
+                format!("{:.2}x", m.cpu / r.ours.cpu),
             ),
-            None => ("-".into(), "-".into(), "-".into(), "-".into()),
+            _ => ("-".into(), "-".into(), "-".into(), "-".into()),
         };
         println!(
-            "| {task} | {threads} | {dist} | {mcell} | {} | {ratio} | {mcpu} | {} | {cpu_ratio} |",
-            t.cell(),
-            t.cpu_cell()
+            "| {} | {} | {} | {mcell} | {} | {ratio} | {mcpu} | {} | {cpu_ratio} |",
+            r.task,
+            r.threads,
+            r.dist,
+            r.ours.cell(),
+            r.ours.cpu_cell()
         );
     }
     Ok(())
@@ -185,57 +186,85 @@ const MEMELITE: crate::pyenv::Toolset = crate::pyenv::Toolset {
     what: "memelite and numpy",
 };
 
-/// Create the venv if needed, install memelite, run the timing script.
-fn run_memelite(
-    queries: &Path,
-    targets: &Path,
-    reps: usize,
-) -> Result<Vec<(String, usize, Timing)>, String> {
-    let root = crate::train_demo::repo_root();
-    let python = MEMELITE.python(&root, None)?;
-    let venv = root.join("target").join(MEMELITE.venv);
-    let script = venv.join("bench_memelite.py");
-    std::fs::write(&script, MEMELITE_SCRIPT)
-        .map_err(|e| format!("writing {}: {e}", script.display()))?;
-    println!("timing memelite (first call includes numba's JIT or its cache load; not timed)");
-    let out = Command::new(&python)
-        .arg(&script)
-        .arg(queries)
-        .arg(targets)
-        .arg(reps.to_string())
-        .output()
-        .map_err(|e| format!("running memelite: {e}"))?;
-    if !out.status.success() {
-        return Err(format!(
-            "memelite failed:\n{}",
-            String::from_utf8_lossy(&out.stderr)
-        ));
-    }
-    let mut rows = Vec::new();
-    for line in String::from_utf8_lossy(&out.stdout).lines() {
-        let f: Vec<&str> = line.split_whitespace().collect();
-        if f.len() != 6 {
-            continue;
-        }
-        let num = |i: usize| {
-            f[i].parse::<f64>()
-                .map_err(|_| format!("bad memelite line {line:?}"))
+/// A running memelite timing script: each request (`task threads`) is answered with one timed
+/// `tomtom()` call's wall and CPU seconds.
+struct Memelite {
+    child: Child,
+    stdin: ChildStdin,
+    stdout: BufReader<ChildStdout>,
+}
+
+impl Memelite {
+    /// Create the venv if needed, install memelite, start the script and wait for its JIT.
+    fn start(queries: &Path, targets: &Path) -> Result<Memelite, String> {
+        let root = crate::train_demo::repo_root();
+        let python = MEMELITE.python(&root, None)?;
+        let venv = root.join("target").join(MEMELITE.venv);
+        let script = venv.join("bench_memelite.py");
+        std::fs::write(&script, MEMELITE_SCRIPT)
+            .map_err(|e| format!("writing {}: {e}", script.display()))?;
+        println!(
+            "starting memelite (its first call pays numba's JIT or its cache load; not timed)"
+        );
+        let mut child = Command::new(&python)
+            .arg(&script)
+            .arg(queries)
+            .arg(targets)
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .spawn()
+            .map_err(|e| format!("running memelite: {e}"))?;
+        let (Some(stdin), Some(stdout)) = (child.stdin.take(), child.stdout.take()) else {
+            return Err("memelite: no pipes".into());
         };
-        let threads = f[1]
-            .parse::<usize>()
-            .map_err(|_| format!("bad memelite line {line:?}"))?;
-        rows.push((
-            f[0].to_string(),
-            threads,
-            Timing {
-                median: num(2)?,
-                min: num(3)?,
-                max: num(4)?,
-                cpu: num(5)?,
-            },
-        ));
+        let mut m = Memelite {
+            child,
+            stdin,
+            stdout: BufReader::new(stdout),
+        };
+        let line = m.line()?;
+        if line.trim() != "ready" {
+            return Err(format!("memelite: expected `ready`, got {line:?}"));
+        }
+        Ok(m)
     }
-    Ok(rows)
+
+    fn line(&mut self) -> Result<String, String> {
+        let mut line = String::new();
+        let n = self
+            .stdout
+            .read_line(&mut line)
+            .map_err(|e| format!("reading from memelite: {e}"))?;
+        if n == 0 {
+            let status = self.child.wait().map_err(|e| e.to_string())?;
+            return Err(format!("memelite exited ({status}); its error is above"));
+        }
+        Ok(line)
+    }
+
+    /// One timed call: (wall, CPU) seconds.
+    fn time(&mut self, task: &str, threads: usize) -> Result<(f64, f64), String> {
+        writeln!(self.stdin, "{task} {threads}")
+            .and_then(|()| self.stdin.flush())
+            .map_err(|e| format!("writing to memelite: {e}"))?;
+        let line = self.line()?;
+        let f: Vec<f64> = line
+            .split_whitespace()
+            .map(str::parse)
+            .collect::<Result<_, _>>()
+            .map_err(|_| format!("bad memelite line {line:?}"))?;
+        match f[..] {
+            [wall, cpu] => Ok((wall, cpu)),
+            _ => Err(format!("bad memelite line {line:?}")),
+        }
+    }
+}
+
+impl Drop for Memelite {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
 }
 
 /// User + system CPU time of this process (all threads), from `/proc/self/stat` (Linux; clock
@@ -262,12 +291,25 @@ fn read(path: &Path) -> Result<Vec<TomtomMotif>, String> {
     motifs_from_file(&file).map_err(|e| e.to_string())
 }
 
-/// Time neuronmotif-tomtom on the same tasks, in this process (xtask runs in release mode).
-fn run_ours(
+/// One row of the table.
+struct Row {
+    task: &'static str,
+    threads: usize,
+    dist: Distance,
+    ours: Timing,
+    memelite: Option<Timing>,
+    /// Per-pair wall ratios memelite / ours (their CPU field unused).
+    ratio: Option<Timing>,
+}
+
+/// Time neuronmotif-tomtom on each task in this process (xtask runs in release mode), and
+/// memelite on the same task in pairs with it (`ed` only: memelite's only score).
+fn run_paired(
     queries: &Path,
     targets: &Path,
     reps: usize,
-) -> Result<Vec<(String, usize, Distance, Timing)>, String> {
+    mut memelite: Option<&mut Memelite>,
+) -> Result<Vec<Row>, String> {
     let queries = read(queries)?;
     let targets = read(targets)?;
     let narrow: Vec<TomtomMotif> = queries
@@ -275,7 +317,7 @@ fn run_ours(
         .filter(|q| q.width() <= 100)
         .cloned()
         .collect();
-    let tasks: [(&str, &[TomtomMotif]); 3] = [
+    let tasks: [(&'static str, &[TomtomMotif]); 3] = [
         ("dev60", &queries),
         ("dev54", &narrow),
         ("jaspar879", &targets),
@@ -292,32 +334,60 @@ fn run_ours(
                 .threshold(Threshold::QValue(1.0))
                 .check()
                 .map_err(|e| e.to_string())?;
-            // Building the database is part of each timed call, as memelite prepares its
-            // targets inside tomtom().
-            for (name, qs) in &tasks {
+            for (name, qs) in tasks {
+                // Building the database is part of each timed call, as memelite prepares its
+                // targets inside tomtom().
                 let call = || -> Result<usize, String> {
                     let db = TargetDb::new(targets.iter().cloned(), &params)
                         .map_err(|e| e.to_string())?;
                     let r = db.compare_batch(qs).map_err(|e| e.to_string())?;
                     Ok(r.iter().map(Vec::len).sum())
                 };
-                pool.install(call)?; // warm-up
-                let mut samples = Vec::with_capacity(reps);
-                let mut cpu = Vec::with_capacity(reps);
-                for _ in 0..reps {
+                let ours = || -> Result<(f64, f64), String> {
                     let c0 = process_cpu_seconds();
                     let t0 = Instant::now();
                     let rows_out = pool.install(call)?;
-                    samples.push(t0.elapsed().as_secs_f64());
-                    cpu.push(process_cpu_seconds() - c0);
+                    let wall = t0.elapsed().as_secs_f64();
                     std::hint::black_box(rows_out);
+                    Ok((wall, process_cpu_seconds() - c0))
+                };
+                let mut other = memelite
+                    .as_deref_mut()
+                    .filter(|_| dist == Distance::Euclidean);
+                // untimed warm-up of both
+                ours()?;
+                if let Some(m) = other.as_deref_mut() {
+                    m.time(name, threads)?;
                 }
-                rows.push((
-                    name.to_string(),
+                let (mut ow, mut oc, mut mw, mut mc) = (vec![], vec![], vec![], vec![]);
+                for rep in 0..reps {
+                    // the two sides take turns to go first
+                    if rep % 2 == 1 {
+                        let (w, c) = ours()?;
+                        ow.push(w);
+                        oc.push(c);
+                    }
+                    if let Some(m) = other.as_deref_mut() {
+                        let (w, c) = m.time(name, threads)?;
+                        mw.push(w);
+                        mc.push(c);
+                    }
+                    if rep % 2 == 0 {
+                        let (w, c) = ours()?;
+                        ow.push(w);
+                        oc.push(c);
+                    }
+                }
+                let paired = other.is_some();
+                let ratios: Vec<f64> = mw.iter().zip(&ow).map(|(m, o)| m / o).collect();
+                rows.push(Row {
+                    task: name,
                     threads,
                     dist,
-                    Timing::from_samples(samples, cpu),
-                ));
+                    ours: Timing::from_samples(ow, oc),
+                    memelite: paired.then(|| Timing::from_samples(mw, mc)),
+                    ratio: paired.then(|| Timing::from_samples(ratios, vec![])),
+                });
             }
         }
     }

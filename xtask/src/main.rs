@@ -8,6 +8,7 @@ use std::process::ExitCode;
 mod args;
 mod bench_cnn;
 mod bench_tomtom;
+mod fma_peak;
 mod jaspar_subset;
 mod planted;
 mod pyenv;

@@ -71,7 +71,7 @@ impl ColumnPmf {
 }
 
 /// Outputs per register block of [`Pmf::convolve_into`]: four AVX2 vectors.
-const CONV_BLOCK: usize = 16;
+const CONV_BLOCK: usize = 32;
 
 /// Distribution of a sum of column bins: `probs[k] = P(sum = lo + k)`.
 #[derive(Debug, Clone, PartialEq, Default)]
@@ -108,7 +108,7 @@ impl Pmf {
 
     /// `out` = the distribution of `self + c` (independent), reusing `out`'s allocation.
     ///
-    /// Output-stationary: each block of 16 outputs is summed in registers over the
+    /// Output-stationary: each block of 32 outputs is summed in registers over the
     /// column's values in ascending order and stored once. Every output is the same sum, in the
     /// same order, as adding `c[v] * self` for `v = 0, 1, ...` into a zeroed array (the terms
     /// that fall outside either pmf are `+0.0`, which leaves a sum of non-negative values
@@ -157,13 +157,21 @@ impl Pmf {
     /// `out[k] = P(sum >= lo + k)`, as a reverse cumulative sum.
     #[inline(always)]
     pub fn survival_into(&self, out: &mut Vec<f64>) {
+        let n = self.probs.len();
         out.clear();
-        out.resize(self.probs.len(), 0.0);
+        out.reserve(n);
+        // Written back to front into spare capacity: zeroing first cost as much as the sums.
         let mut acc = 0.0;
-        for (o, &p) in out.iter_mut().zip(&self.probs).rev() {
+        for (o, &p) in out.spare_capacity_mut()[..n]
+            .iter_mut()
+            .zip(&self.probs)
+            .rev()
+        {
             acc += p;
-            *o = acc;
+            o.write(acc);
         }
+        // SAFETY: the loop wrote all n elements.
+        unsafe { out.set_len(n) };
     }
 }
 
@@ -182,9 +190,10 @@ fn conv_blocks(terms: &[(usize, f64)], padded: &[f64], pad: usize, out: &mut [f6
     }
 }
 
-/// [`conv_blocks`] with the block's sums held in four AVX2 registers (the compiler keeps a
-/// block array in memory and reloads it at every term). Same operations, same order. Every
-/// element of `out` (a whole number of blocks) is written.
+/// [`conv_blocks`] with the block's sums held in eight AVX2 registers (the compiler keeps a
+/// block array in memory and reloads it at every term; eight independent sums, rather than
+/// four, keep both add pipes busy despite the add's latency). Same operations, same order.
+/// Every element of `out` (a whole number of blocks) is written.
 #[cfg(target_arch = "x86_64")]
 #[target_feature(enable = "avx2")]
 unsafe fn conv_blocks_avx2(
@@ -202,10 +211,10 @@ unsafe fn conv_blocks_avx2(
     );
     for (i, block) in out.chunks_exact_mut(CONV_BLOCK).enumerate() {
         let k0 = i * CONV_BLOCK;
-        let mut acc = [_mm256_setzero_pd(); 4];
+        let mut acc = [_mm256_setzero_pd(); CONV_BLOCK / 4];
         for &(v, bv) in terms {
             let m = _mm256_set1_pd(bv);
-            // SAFETY: k0 + pad - v + 16 <= out.len() + pad <= padded.len() (asserted), and
+            // SAFETY: k0 + pad - v + CONV_BLOCK <= out.len() + pad <= padded.len() (asserted), and
             // v <= pad.
             unsafe {
                 let src = padded.as_ptr().add(k0 + pad - v);
@@ -216,7 +225,8 @@ unsafe fn conv_blocks_avx2(
             }
         }
         for (t, a) in acc.iter().enumerate() {
-            // SAFETY: the block has 16 elements; storing into uninitialised f64 slots is fine.
+            // SAFETY: the block has CONV_BLOCK elements; storing into uninitialised f64 slots is
+            // fine.
             unsafe { _mm256_storeu_pd(block.as_mut_ptr().cast::<f64>().add(4 * t), *a) };
         }
     }
@@ -342,7 +352,11 @@ fn max_null_pvalues_kernel(columns: &[ColumnPmf], zero_bin: usize, groups: &mut 
     let mut next = Pmf::default();
     let mut surv = Vec::new();
     let mut scratch = Vec::new();
+    // ln(1 - S) memoised per survival slot; a slot is current when its stamp is the span's
+    // (a new span takes a new stamp instead of clearing the table).
     let mut logs: Vec<f64> = Vec::new();
+    let mut stamps: Vec<u32> = Vec::new();
+    let mut stamp = 0u32;
     for s in 0..w {
         let longest = (w - s).min(max_width);
         cur.set_column(&columns[s]);
@@ -355,20 +369,13 @@ fn max_null_pvalues_kernel(columns: &[ColumnPmf], zero_bin: usize, groups: &mut 
             }
             let shift = ((w - len) * zero_bin) as i64;
             // A span serves every group whose targets align it, often the same scores over
-            // and over: when the lookups outnumber the table, ln(1 - S) is memoised per value.
-            let lookups: usize = if used {
-                groups
-                    .iter()
-                    .filter(|g| span_multiplicity(w, g.width, s, len) > 0)
-                    .map(|g| g.scores.len())
-                    .sum()
-            } else {
-                0
-            };
-            let memo = lookups > surv.len() / 4;
-            if memo {
-                logs.clear();
-                logs.resize(surv.len(), f64::NAN);
+            // and over.
+            if used {
+                stamp += 1;
+                if stamps.len() < surv.len() {
+                    stamps.resize(surv.len(), 0);
+                    logs.resize(surv.len(), 0.0);
+                }
             }
             for g in groups.iter_mut() {
                 let m = span_multiplicity(w, g.width, s, len);
@@ -381,13 +388,14 @@ fn max_null_pvalues_kernel(columns: &[ColumnPmf], zero_bin: usize, groups: &mut 
                     let (sv, slot) = survival_slot(&surv, cur.lo, x);
                     if sv > 0.0 {
                         let l = match slot {
-                            Some(i) if memo => {
-                                if logs[i].is_nan() {
+                            Some(i) => {
+                                if stamps[i] != stamp {
+                                    stamps[i] = stamp;
                                     logs[i] = (-sv).ln_1p();
                                 }
                                 logs[i]
                             }
-                            _ => (-sv).ln_1p(),
+                            None => (-sv).ln_1p(),
                         };
                         *acc += m * l;
                     }
