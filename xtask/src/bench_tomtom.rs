@@ -31,7 +31,8 @@ Times neuronmotif-tomtom and memelite 0.5 (pip, MIT) on the same tasks, warm, on
 threads, in alternating pairs, and prints a table. Needs python3 with venv; the first run
 creates target/xtask-venv and pip-installs memelite and numpy into it.
   --fixtures DIR   the shared fixtures folder (default ../shared/fixtures)
-  --reps N         timed pairs (memelite, ours) per task, after one warm-up (default 5)
+  --reps N         timed pairs per task, after one warm-up (default 5); memelite goes first
+                   in pairs 1, 3, 5, ..., ours in pairs 2, 4, ...
   --skip-memelite  only time neuronmotif-tomtom";
 
 const MEMELITE_SCRIPT: &str = r#"
@@ -44,13 +45,13 @@ targets = list(read_meme(sys.argv[2]).values())
 tasks = {"dev60": queries, "dev54": [q for q in queries if q.shape[1] <= 100], "jaspar879": targets}
 tomtom(queries[:2], targets)  # numba JIT (or cache load), not timed
 print("ready", flush=True)
-for line in sys.stdin:  # one timed call per request: "task threads"
+for line in sys.stdin:  # one timed call per request: "task threads"; reply "T wall cpu"
     name, threads = line.split()
     numba.set_num_threads(int(threads))
     c0 = time.process_time()
     t0 = time.perf_counter()
     tomtom(tasks[name], targets)
-    print(time.perf_counter() - t0, time.process_time() - c0, flush=True)
+    print("T", time.perf_counter() - t0, time.process_time() - c0, flush=True)
 "#;
 
 /// One timing: median, min, max wall seconds, and the median CPU seconds of the process (all
@@ -129,7 +130,7 @@ pub fn run(args: &[String]) -> Result<(), String> {
     println!("load average after: {}", load_average());
 
     println!();
-    println!("| task | threads | dist | memelite 0.5.0 wall s, median (min-max) | neuronmotif-tomtom wall s, median (min-max) | paired wall ratio memelite / ours, median (min-max) | memelite CPU s | ours CPU s | CPU memelite / ours |");
+    println!("| task | threads | dist | memelite 0.5.0 wall s, median (min-max) | neuronmotif-tomtom wall s, median (min-max) | paired wall ratio memelite / ours, median (min-max) | memelite CPU s, median | ours CPU s, median | ratio of the CPU medians |");
     println!("|---|---|---|---|---|---|---|---|---|");
     for r in &rows {
         let (mcell, ratio, mcpu, cpu_ratio) = match (&r.memelite, &r.ratio) {
@@ -222,10 +223,8 @@ impl Memelite {
             stdin,
             stdout: BufReader::new(stdout),
         };
-        let line = m.line()?;
-        if line.trim() != "ready" {
-            return Err(format!("memelite: expected `ready`, got {line:?}"));
-        }
+        // anything else memelite or numba print is skipped
+        while m.line()?.trim() != "ready" {}
         Ok(m)
     }
 
@@ -247,7 +246,13 @@ impl Memelite {
         writeln!(self.stdin, "{task} {threads}")
             .and_then(|()| self.stdin.flush())
             .map_err(|e| format!("writing to memelite: {e}"))?;
-        let line = self.line()?;
+        // the reply is the line tagged `T`; anything else memelite or numba print is skipped
+        let line = loop {
+            let line = self.line()?;
+            if let Some(rest) = line.strip_prefix("T ") {
+                break rest.to_string();
+            }
+        };
         let f: Vec<f64> = line
             .split_whitespace()
             .map(str::parse)

@@ -70,7 +70,7 @@ impl ColumnPmf {
     }
 }
 
-/// Outputs per register block of [`Pmf::convolve_into`]: four AVX2 vectors.
+/// Outputs per register block of [`Pmf::convolve_into`]: eight AVX2 vectors.
 const CONV_BLOCK: usize = 32;
 
 /// Distribution of a sum of column bins: `probs[k] = P(sum = lo + k)`.
@@ -371,6 +371,11 @@ fn max_null_pvalues_kernel(columns: &[ColumnPmf], zero_bin: usize, groups: &mut 
             // A span serves every group whose targets align it, often the same scores over
             // and over.
             if used {
+                if stamp == u32::MAX {
+                    // after 2^32 - 1 spans: start the stamps over
+                    stamps.fill(0);
+                    stamp = 0;
+                }
                 stamp += 1;
                 if stamps.len() < surv.len() {
                     stamps.resize(surv.len(), 0);
