@@ -68,29 +68,45 @@ pub(super) unsafe fn kernel_avx2(tile: &Tile<'_>) {
             let a3 = rows[3].add(run.a_off);
             let a4 = rows[4].add(run.a_off);
             let a5 = rows[5].add(run.a_off);
-            for t in 0..run.len {
+            let step = |t: usize, b: *const f32, c: &mut [__m256; 12]| {
                 let b0 = _mm256_loadu_ps(b);
                 let b1 = _mm256_loadu_ps(b.add(8));
                 let a = _mm256_broadcast_ss(&*a0.add(t));
-                c00 = _mm256_fmadd_ps(a, b0, c00);
-                c01 = _mm256_fmadd_ps(a, b1, c01);
+                c[0] = _mm256_fmadd_ps(a, b0, c[0]);
+                c[1] = _mm256_fmadd_ps(a, b1, c[1]);
                 let a = _mm256_broadcast_ss(&*a1.add(t));
-                c10 = _mm256_fmadd_ps(a, b0, c10);
-                c11 = _mm256_fmadd_ps(a, b1, c11);
+                c[2] = _mm256_fmadd_ps(a, b0, c[2]);
+                c[3] = _mm256_fmadd_ps(a, b1, c[3]);
                 let a = _mm256_broadcast_ss(&*a2.add(t));
-                c20 = _mm256_fmadd_ps(a, b0, c20);
-                c21 = _mm256_fmadd_ps(a, b1, c21);
+                c[4] = _mm256_fmadd_ps(a, b0, c[4]);
+                c[5] = _mm256_fmadd_ps(a, b1, c[5]);
                 let a = _mm256_broadcast_ss(&*a3.add(t));
-                c30 = _mm256_fmadd_ps(a, b0, c30);
-                c31 = _mm256_fmadd_ps(a, b1, c31);
+                c[6] = _mm256_fmadd_ps(a, b0, c[6]);
+                c[7] = _mm256_fmadd_ps(a, b1, c[7]);
                 let a = _mm256_broadcast_ss(&*a4.add(t));
-                c40 = _mm256_fmadd_ps(a, b0, c40);
-                c41 = _mm256_fmadd_ps(a, b1, c41);
+                c[8] = _mm256_fmadd_ps(a, b0, c[8]);
+                c[9] = _mm256_fmadd_ps(a, b1, c[9]);
                 let a = _mm256_broadcast_ss(&*a5.add(t));
-                c50 = _mm256_fmadd_ps(a, b0, c50);
-                c51 = _mm256_fmadd_ps(a, b1, c51);
-                b = b.add(NR);
+                c[10] = _mm256_fmadd_ps(a, b0, c[10]);
+                c[11] = _mm256_fmadd_ps(a, b1, c[11]);
+            };
+            let mut c = [c00, c01, c10, c11, c20, c21, c30, c31, c40, c41, c50, c51];
+            // four steps per trip: the loop overhead was a visible share of the micro-kernel
+            let mut t = 0;
+            while t + 4 <= run.len {
+                step(t, b, &mut c);
+                step(t + 1, b.add(NR), &mut c);
+                step(t + 2, b.add(2 * NR), &mut c);
+                step(t + 3, b.add(3 * NR), &mut c);
+                b = b.add(4 * NR);
+                t += 4;
             }
+            while t < run.len {
+                step(t, b, &mut c);
+                b = b.add(NR);
+                t += 1;
+            }
+            [c00, c01, c10, c11, c20, c21, c30, c31, c40, c41, c50, c51] = c;
         }
         let (dst, ld) = if full {
             (out, ldc)
