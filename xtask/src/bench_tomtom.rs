@@ -364,25 +364,25 @@ fn run_paired(
                 if let Some(m) = other.as_deref_mut() {
                     m.time(name, threads)?;
                 }
-                let (mut ow, mut oc, mut mw, mut mc) = (vec![], vec![], vec![], vec![]);
+                let (mut o, mut m) = ((vec![], vec![]), (vec![], vec![]));
+                let push = |side: &mut (Vec<f64>, Vec<f64>), (wall, cpu): (f64, f64)| {
+                    side.0.push(wall);
+                    side.1.push(cpu);
+                };
                 for rep in 0..reps {
                     // the two sides take turns to go first
-                    if rep % 2 == 1 {
-                        let (w, c) = ours()?;
-                        ow.push(w);
-                        oc.push(c);
+                    let ours_first = rep % 2 == 1;
+                    if ours_first {
+                        push(&mut o, ours()?);
                     }
-                    if let Some(m) = other.as_deref_mut() {
-                        let (w, c) = m.time(name, threads)?;
-                        mw.push(w);
-                        mc.push(c);
+                    if let Some(mm) = other.as_deref_mut() {
+                        push(&mut m, mm.time(name, threads)?);
                     }
-                    if rep % 2 == 0 {
-                        let (w, c) = ours()?;
-                        ow.push(w);
-                        oc.push(c);
+                    if !ours_first {
+                        push(&mut o, ours()?);
                     }
                 }
+                let ((ow, oc), (mw, mc)) = (o, m);
                 let paired = other.is_some();
                 let ratios: Vec<f64> = mw.iter().zip(&ow).map(|(m, o)| m / o).collect();
                 rows.push(Row {
