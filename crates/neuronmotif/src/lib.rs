@@ -6,8 +6,10 @@
 //! the CRMs are then matched against a motif database such as JASPAR. It re-implements and
 //! extends NeuronMotif (Wei et al., PNAS 2023) in Rust.
 //!
-//! This crate is the facade: it re-exports the workspace crates and offers the whole method as
-//! one call, [`Pipeline`], which the `neuronmotif` command uses.
+//! This crate is the facade, with no code of its own: one dependency that re-exports each
+//! workspace crate under a short name, and the whole method as one call, [`Pipeline`] (from
+//! `neuronmotif-pipeline`), which the `neuronmotif` command uses. Depend on a single crate
+//! instead (`neuronmotif-tomtom` for motif comparison alone, say) to build less.
 //!
 //! ```no_run
 //! use neuronmotif::{Pipeline, PipelineConfig};
@@ -24,18 +26,12 @@ pub use neuronmotif_cnn as cnn;
 pub use neuronmotif_core as core;
 pub use neuronmotif_field as field;
 pub use neuronmotif_io as io;
+pub use neuronmotif_pipeline as pipeline;
 pub use neuronmotif_report as report;
 pub use neuronmotif_sample as sample;
 pub use neuronmotif_tomtom as tomtom;
 
-mod error;
-pub mod matching;
-mod pipeline;
-pub mod run_dir;
-mod store;
-pub mod validation;
-
-pub use error::Error;
-pub use pipeline::{Pipeline, PipelineConfig, PipelineProgress, RunSummary};
-pub use run_dir::{LayerSummary, RunJson};
-pub use store::DiskStore;
+pub use neuronmotif_pipeline::{
+    matching, run_dir, validation, DiskStore, Error, LayerSummary, Pipeline, PipelineConfig,
+    PipelineProgress, RunJson, RunSummary,
+};

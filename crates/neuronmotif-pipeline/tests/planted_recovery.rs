@@ -5,7 +5,7 @@
 //! from the design in `xtask/src/planted.rs`; the truth comes from that design, not from any
 //! run). Each test runs the whole pipeline with its defaults (every layer, every neuron,
 //! automatic motif_nb up to 3, seed 1, the original's sampling constants) against the bundled
-//! JASPAR subset, and scores the run directory with `neuronmotif::validation`. No sampling
+//! JASPAR subset, and scores the run directory with `neuronmotif_pipeline::validation`. No sampling
 //! limits are needed: each planted model runs in about a second. The floors asserted here are
 //! what the method achieves by design of the model, with the shortfalls it honestly has
 //! explained beside them (see docs/validation.md for the full tables).
@@ -14,16 +14,16 @@
 
 use std::path::{Path, PathBuf};
 
-use neuronmotif::core::Ppm;
-use neuronmotif::field::ShiftId;
-use neuronmotif::matching::{crm_segments, match_segments, CrmOrigin, Database};
-use neuronmotif::run_dir::{atomic_write, crms_tsv, layer_dir, meme_text};
-use neuronmotif::sample::{Crm, Silent};
-use neuronmotif::tomtom::TomtomParams;
-use neuronmotif::validation::{
+use neuronmotif_core::Ppm;
+use neuronmotif_field::ShiftId;
+use neuronmotif_pipeline::matching::{crm_segments, match_segments, CrmOrigin, Database};
+use neuronmotif_pipeline::run_dir::{atomic_write, crms_tsv, layer_dir, meme_text};
+use neuronmotif_pipeline::validation::{
     score_run, Design, NeuronTruth, PlantedMotif, Recovery, Strand, Truth, TRUTH_FORMAT,
 };
-use neuronmotif::{LayerSummary, Pipeline, PipelineConfig, RunJson};
+use neuronmotif_pipeline::{LayerSummary, Pipeline, PipelineConfig, RunJson};
+use neuronmotif_sample::{Crm, Silent};
+use neuronmotif_tomtom::TomtomParams;
 
 fn testdata() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../../testdata")
@@ -220,7 +220,7 @@ fn scoring_reads_receptive_field_starts_and_strands() {
     )
     .unwrap();
     let mut tsv = Vec::new();
-    neuronmotif::tomtom::tsv::write_tsv(&mut tsv, matches.iter(), "test").unwrap();
+    neuronmotif_tomtom::tsv::write_tsv(&mut tsv, matches.iter(), "test").unwrap();
     atomic_write(&layer.join("matches.tsv"), &tsv).unwrap();
     let run = RunJson {
         neuronmotif_version: "test".into(),

@@ -27,17 +27,17 @@
 //!
 //! ```no_run
 //! use std::path::Path;
-//! use neuronmotif::validation::{score_run, Truth};
-//! use neuronmotif::{Pipeline, PipelineConfig};
+//! use neuronmotif_pipeline::validation::{score_run, Truth};
+//! use neuronmotif_pipeline::{Pipeline, PipelineConfig};
 //!
 //! let mut config = PipelineConfig::new("testdata/planted/single.safetensors", "run");
 //! config.db = Some("testdata/jaspar/JASPAR2024_demo_subset.meme".into());
-//! Pipeline::new(config)?.run(&neuronmotif::sample::Silent)?;
+//! Pipeline::new(config)?.run(&neuronmotif_sample::Silent)?;
 //! let truth = Truth::read(Path::new("testdata/planted/single.truth.json"))?;
 //! let recovery = score_run(Path::new("run"), &truth)?;
 //! print!("{recovery}"); // a Markdown table, one row per planted motif
 //! assert_eq!(recovery.totals().dead_as_designed, 1);
-//! # Ok::<(), neuronmotif::Error>(())
+//! # Ok::<(), neuronmotif_pipeline::Error>(())
 //! ```
 
 use std::collections::{BTreeMap, BTreeSet};
