@@ -2,7 +2,7 @@
 
 use std::path::Path;
 
-use crate::{tsv, Result, Strand};
+use crate::{tsv, MatchReport, Result, Strand};
 
 /// Tomtom's `-text` columns, in order.
 pub(crate) const MATCH_COLUMNS: [&str; 10] = [
@@ -18,20 +18,12 @@ pub(crate) const MATCH_COLUMNS: [&str; 10] = [
     "Orientation",
 ];
 
-/// One row of `matches.tsv`.
+/// One row of `matches.tsv`: the query it belongs to, where it was read, and the match.
 #[derive(Debug, Clone, PartialEq)]
 pub(crate) struct MatchRow {
     pub query: String,
-    pub target: String,
-    pub offset: i64,
-    pub p_value: f64,
-    pub e_value: f64,
-    pub q_value: Option<f64>,
-    pub overlap: u64,
-    pub query_consensus: String,
-    pub target_consensus: String,
-    pub strand: Strand,
     pub line: usize,
+    pub report: MatchReport,
 }
 
 /// Parse Tomtom `-text` output. Blank lines and `#` comment lines (Tomtom's trailer) are
@@ -77,16 +69,18 @@ pub(crate) fn parse_matches_tsv(text: &str, path: &Path) -> Result<Vec<MatchRow>
         }
         rows.push(MatchRow {
             query: f[0].to_owned(),
-            target: f[1].to_owned(),
-            offset,
-            p_value: prob(3)?,
-            e_value: prob(4)?,
-            q_value: if f[5] == "NA" { None } else { Some(prob(5)?) },
-            overlap,
-            query_consensus: f[7].to_owned(),
-            target_consensus: f[8].to_owned(),
-            strand,
             line: n,
+            report: MatchReport {
+                target_id: f[1].to_owned(),
+                offset,
+                p_value: prob(3)?,
+                e_value: prob(4)?,
+                q_value: if f[5] == "NA" { None } else { Some(prob(5)?) },
+                overlap,
+                query_consensus: f[7].to_owned(),
+                target_consensus: f[8].to_owned(),
+                strand,
+            },
         });
     }
     Ok(rows)
@@ -104,9 +98,9 @@ mod tests {
             \n# Tomtom (Motif Comparison Tool): Version 5.4.1\n# The format of this file is described at x.\n";
         let rows = parse_matches_tsv(text, Path::new("m.tsv")).unwrap();
         assert_eq!(rows.len(), 2);
-        assert_eq!(rows[0].offset, -2);
-        assert_eq!(rows[1].strand, Strand::Reverse);
-        assert_eq!(rows[1].q_value, None);
+        assert_eq!(rows[0].report.offset, -2);
+        assert_eq!(rows[1].report.strand, Strand::Reverse);
+        assert_eq!(rows[1].report.q_value, None);
         assert_eq!(rows[1].line, 3);
         assert!(parse_matches_tsv("", Path::new("m.tsv"))
             .unwrap()

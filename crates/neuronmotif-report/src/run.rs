@@ -403,25 +403,28 @@ fn load_layer(dir: &Path, layer: u32) -> Result<LayerReport> {
                 return Err(at(format!("query {} lost its segment", row.query)));
             };
             let qw = segment.ppm.width() as i64;
-            if row.offset <= -qw {
+            if row.report.offset <= -qw {
                 return Err(at(format!(
                     "offset {} leaves no overlap with the query of width {qw}",
-                    row.offset
+                    row.report.offset
                 )));
             }
             if has_targets {
-                let target = targets
-                    .get(&row.target)
-                    .ok_or_else(|| at(format!("target {} is not in matched.meme", row.target)))?;
+                let target = targets.get(&row.report.target_id).ok_or_else(|| {
+                    at(format!(
+                        "target {} is not in matched.meme",
+                        row.report.target_id
+                    ))
+                })?;
                 let tw = target.ppm.width() as i64;
-                if row.offset >= tw {
+                if row.report.offset >= tw {
                     return Err(at(format!(
                         "offset {} leaves no overlap with target {} of width {tw}",
-                        row.offset, row.target
+                        row.report.offset, row.report.target_id
                     )));
                 }
             }
-            segment.matches.push(match_report(row));
+            segment.matches.push(row.report);
         }
     }
 
@@ -497,18 +500,4 @@ fn segment_from_id(
         matches: Vec::new(),
     });
     Ok((crm_id, crm.segments.len() - 1))
-}
-
-fn match_report(row: MatchRow) -> MatchReport {
-    MatchReport {
-        target_id: row.target,
-        offset: row.offset,
-        p_value: row.p_value,
-        e_value: row.e_value,
-        q_value: row.q_value,
-        overlap: row.overlap,
-        query_consensus: row.query_consensus,
-        target_consensus: row.target_consensus,
-        strand: row.strand,
-    }
 }

@@ -62,8 +62,19 @@ impl Features<'_> {
                 widths.push(dim);
             }
         }
-        let mut maps: Vec<Array2<f32>> = widths.iter().map(|&w| Array2::zeros((n, w))).collect();
         let block = FEATURE_CHUNK * 4;
+        if n <= block {
+            // One block (the usual sample count): its maps are the result, not copied again.
+            let all = self
+                .sub
+                .feature_maps_of(Batch::Codes(self.samples.codes.view()), &keep)?;
+            let maps = all
+                .into_iter()
+                .map(flatten)
+                .collect::<Result<Vec<_>, _>>()?;
+            return Ok(keep.into_iter().zip(maps).collect());
+        }
+        let mut maps: Vec<Array2<f32>> = widths.iter().map(|&w| Array2::zeros((n, w))).collect();
         for start in (0..n).step_by(block) {
             let end = (start + block).min(n);
             let codes = self.samples.codes.slice(ndarray::s![start..end, ..]);
@@ -296,4 +307,42 @@ fn flatten(map: ndarray::Array3<f32>) -> Result<Array2<f32>, SampleError> {
             value: e.to_string(),
             expected: "a contiguous array",
         })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use neuronmotif_cnn::testing::random_model;
+    use rand::{Rng, SeedableRng};
+
+    /// The cached maps, whether made in one block or several, are the rows a node would
+    /// compute for itself.
+    #[test]
+    fn cached_feature_maps_equal_per_node_maps() {
+        let model = random_model(&[(5, 4, 2), (3, 3, 2), (3, 2, 1)], 3);
+        let sub = model.substructure(3).unwrap();
+        let mut rng = rand_xoshiro::Xoshiro256PlusPlus::seed_from_u64(9);
+        for n in [37, FEATURE_CHUNK * 4 + 300] {
+            let len = sub.input_len();
+            let codes = Array2::from_shape_fn((n, len), |_| rng.gen_range(0..4u8));
+            let samples = SampleSet {
+                codes,
+                act: vec![0.0; n],
+            };
+            let feats = Features {
+                sub: &sub,
+                samples: &samples,
+                layers: vec![1, 2],
+                cached: OnceLock::new(),
+            };
+            let idx: Vec<usize> = (0..n).step_by(7).chain([n - 1]).collect();
+            for l in [1, 2] {
+                let got = feats.rows(&idx, l).unwrap();
+                let want = features(&sub, &samples, &idx, l).unwrap();
+                assert_eq!(got, want, "n = {n}, layer {l}");
+            }
+            let cached = feats.cached.get().unwrap().as_ref().unwrap();
+            assert_eq!(cached.len(), 2, "both layers fit the cache");
+        }
+    }
 }

@@ -352,11 +352,7 @@ fn max_null_pvalues_kernel(columns: &[ColumnPmf], zero_bin: usize, groups: &mut 
     let mut next = Pmf::default();
     let mut surv = Vec::new();
     let mut scratch = Vec::new();
-    // ln(1 - S) memoised per survival slot; a slot is current when its stamp is the span's
-    // (a new span takes a new stamp instead of clearing the table).
-    let mut logs: Vec<f64> = Vec::new();
-    let mut stamps: Vec<u32> = Vec::new();
-    let mut stamp = 0u32;
+    let mut memo = LogMemo::new(u32::MAX);
     for s in 0..w {
         let longest = (w - s).min(max_width);
         cur.set_column(&columns[s]);
@@ -371,16 +367,7 @@ fn max_null_pvalues_kernel(columns: &[ColumnPmf], zero_bin: usize, groups: &mut 
             // A span serves every group whose targets align it, often the same scores over
             // and over.
             if used {
-                if stamp == u32::MAX {
-                    // after 2^32 - 1 spans: start the stamps over
-                    stamps.fill(0);
-                    stamp = 0;
-                }
-                stamp += 1;
-                if stamps.len() < surv.len() {
-                    stamps.resize(surv.len(), 0);
-                    logs.resize(surv.len(), 0.0);
-                }
+                memo.next_span(surv.len());
             }
             for g in groups.iter_mut() {
                 let m = span_multiplicity(w, g.width, s, len);
@@ -393,13 +380,7 @@ fn max_null_pvalues_kernel(columns: &[ColumnPmf], zero_bin: usize, groups: &mut 
                     let (sv, slot) = survival_slot(&surv, cur.lo, x);
                     if sv > 0.0 {
                         let l = match slot {
-                            Some(i) => {
-                                if stamps[i] != stamp {
-                                    stamps[i] = stamp;
-                                    logs[i] = (-sv).ln_1p();
-                                }
-                                logs[i]
-                            }
+                            Some(i) => memo.ln_1m(i, sv),
                             None => (-sv).ln_1p(),
                         };
                         *acc += m * l;
@@ -411,6 +392,54 @@ fn max_null_pvalues_kernel(columns: &[ColumnPmf], zero_bin: usize, groups: &mut 
                 std::mem::swap(&mut cur, &mut next);
             }
         }
+    }
+}
+
+/// `ln(1 - S)` memoised per survival-table slot for the current span: a span serves every
+/// width group, often at the same scores, and the logarithm is the costly part. A slot is
+/// current when its stamp is the span's; a new span takes a new stamp instead of clearing the
+/// table, and the stamps start over once `limit` spans have been stamped.
+#[derive(Debug)]
+struct LogMemo {
+    logs: Vec<f64>,
+    stamps: Vec<u32>,
+    stamp: u32,
+    limit: u32,
+}
+
+impl LogMemo {
+    fn new(limit: u32) -> LogMemo {
+        LogMemo {
+            logs: Vec::new(),
+            stamps: Vec::new(),
+            stamp: 0,
+            limit,
+        }
+    }
+
+    /// Start a span whose survival table has `len` slots: every slot becomes stale.
+    #[inline(always)]
+    fn next_span(&mut self, len: usize) {
+        if self.stamp == self.limit {
+            // Stamps would repeat from here: clear them and start over.
+            self.stamps.fill(0);
+            self.stamp = 0;
+        }
+        self.stamp += 1;
+        if self.stamps.len() < len {
+            self.stamps.resize(len, 0);
+            self.logs.resize(len, 0.0);
+        }
+    }
+
+    /// `ln(1 - sv)` for slot `i` of the current span, whose survival value there is `sv`.
+    #[inline(always)]
+    fn ln_1m(&mut self, i: usize, sv: f64) -> f64 {
+        if self.stamps[i] != self.stamp {
+            self.stamps[i] = self.stamp;
+            self.logs[i] = (-sv).ln_1p();
+        }
+        self.logs[i]
     }
 }
 
@@ -457,6 +486,25 @@ mod tests {
     }
 
     const ROWS: [&[usize]; 3] = [&[0, 3, 3, 5, 1], &[2, 2, 0, 4, 4], &[1, 6, 0, 0, 2]];
+
+    /// Across many spans, and through the stamps starting over (a limit of 3 spans instead
+    /// of 2^32 - 1), the memo gives each span its own logarithms, never a stale one.
+    #[test]
+    fn log_memo_never_serves_a_stale_slot() {
+        let mut memo = LogMemo::new(3);
+        for span in 0..20u32 {
+            let len = 1 + (span as usize % 4);
+            memo.next_span(len);
+            for i in 0..len {
+                let sv = 0.01 * f64::from(span + 1) + 0.001 * i as f64;
+                // twice: the second read comes from the memo
+                for _ in 0..2 {
+                    assert_eq!(memo.ln_1m(i, sv).to_bits(), (-sv).ln_1p().to_bits());
+                }
+            }
+        }
+        assert!(memo.stamp <= 3);
+    }
 
     #[test]
     fn span_dp_equals_enumeration() {
