@@ -24,8 +24,6 @@ pub enum SamplingMode {
         /// Generations run (the search stops early when the mean activation stalls).
         generations: usize,
     },
-    /// No excitatory connection reaches the neuron from the previous layer's CRMs.
-    Dead,
     /// The samples were saved by an earlier, interrupted run and reused.
     Resumed,
 }
@@ -47,19 +45,23 @@ pub(crate) fn sample(
     }
     let pop = params.population_for(rf);
     let layer = sub.layer();
+    let random = || {
+        let mut rng = streams.get(Purpose::Init, 0, 0);
+        Array2::from_shape_fn((pop, rf), |_| rng.gen_range(0..4u8))
+    };
     let init = match seeds {
         Some(src) if layer >= 2 => {
             let weights = sub.neuron_weights(channel)?;
             let mut rng = streams.get(Purpose::Seeding, 0, 0);
             match seeded_population(src, weights.view(), geometry, layer, pop, params, &mut rng)? {
                 Some(p) => p,
-                None => return Ok((SampleSet::empty(rf), SamplingMode::Dead)),
+                // No CRM below excites the neuron, yet its bias (or inputs from neurons without
+                // CRMs) may still switch it on: search from random sequences, as on layer 1.
+                // A neuron that nothing activates ends with no sample and no CRM.
+                None => random(),
             }
         }
-        _ => {
-            let mut rng = streams.get(Purpose::Init, 0, 0);
-            Array2::from_shape_fn((pop, rf), |_| rng.gen_range(0..4u8))
-        }
+        _ => random(),
     };
     let j_post = geometry.jump_post(layer)?;
     genetic(sub, channel, init, j_post, params, streams, progress)

@@ -137,7 +137,8 @@ fn draw_distinct(cum: &[f64], k: usize, rng: &mut impl Rng, out: &mut Vec<usize>
 }
 
 /// The first generation of a layer-`layer` neuron: `pop` uniform random sequences with seeds
-/// written over them. `weights` is `[tap, input channel]`.
+/// written over them. `weights` is `[tap, input channel]`. `None` when no CRM of the previous
+/// layer excites the neuron (there is nothing to seed with).
 pub(crate) fn seeded_population(
     source: &SeedSource,
     weights: ArrayView2<'_, f32>,
@@ -175,7 +176,7 @@ pub(crate) fn seeded_population(
         }
     }
     if entries.is_empty() {
-        return Ok(None); // nothing excites the neuron through the previous layer: dead
+        return Ok(None); // no CRM below excites the neuron: nothing to seed with
     }
     let p = stratified_weights(&w, params.seeding_bins);
     let mut cum = Vec::with_capacity(p.len());
