@@ -36,8 +36,8 @@ enum Command {
         /// Model file (.safetensors) or Keras 2 HDF5 file.
         model: PathBuf,
         /// Input channel order of a Keras file.
-        #[arg(long, default_value = "ACGT")]
-        alphabet: String,
+        #[arg(long)]
+        alphabet: Option<String>,
     },
     /// Convert a Keras 2 whole-model HDF5 file to a model file.
     Convert {
@@ -46,8 +46,8 @@ enum Command {
         /// Output .safetensors file.
         output: PathBuf,
         /// Input channel order of the Keras model ("AGCT" for DeepSEA-data models).
-        #[arg(long, default_value = "ACGT")]
-        alphabet: String,
+        #[arg(long)]
+        alphabet: Option<String>,
     },
     /// Explain the neurons of conv layers into a run directory.
     Run(RunArgs),
@@ -125,8 +125,8 @@ struct RunArgs {
     #[arg(long)]
     threads: Option<usize>,
     /// Input channel order of a Keras file.
-    #[arg(long, default_value = "ACGT")]
-    alphabet: String,
+    #[arg(long)]
+    alphabet: Option<String>,
     /// Keep per-neuron sample files after each layer.
     #[arg(long)]
     keep_samples: bool,
@@ -186,13 +186,22 @@ type Result<T> = std::result::Result<T, Box<dyn std::error::Error>>;
 
 fn dispatch(cli: Cli) -> Result<()> {
     match cli.command {
-        Command::Info { model, alphabet } => info(&model, parse_alphabet(&alphabet)?),
+        Command::Info { model, alphabet } => info(&model, alphabet.as_deref()),
         Command::Convert {
             input,
             output,
             alphabet,
         } => {
-            let m = Model::open(&input, parse_alphabet(&alphabet)?)?;
+            if std::fs::canonicalize(&input).ok() == std::fs::canonicalize(&output).ok()
+                && output.exists()
+            {
+                return Err(format!(
+                    "{}: the output is the input file; give another output path (nothing was written)",
+                    output.display()
+                )
+                .into());
+            }
+            let m = open_model(&input, alphabet.as_deref())?;
             m.save(&output)?;
             println!(
                 "wrote {} ({} conv layers, {} parameters)",
@@ -224,8 +233,37 @@ fn parse_alphabet(s: &str) -> Result<Alphabet> {
     Ok(Alphabet::parse(s)?)
 }
 
-fn info(path: &std::path::Path, alphabet: Alphabet) -> Result<()> {
-    let m = Model::open(path, alphabet)?;
+/// `--alphabet` orders a Keras file's input channels (default ACGT); a model file declares its
+/// own order, so a different `--alphabet` for one is an error rather than silently ignored.
+fn check_alphabet(path: &std::path::Path, given: Option<&str>, model: &Model) -> Result<()> {
+    let Some(given) = given else { return Ok(()) };
+    let given = parse_alphabet(given)?;
+    let keras = std::fs::File::open(path)
+        .and_then(|mut f| {
+            let mut sig = [0u8; 8];
+            std::io::Read::read_exact(&mut f, &mut sig).map(|()| sig)
+        })
+        .is_ok_and(|sig| &sig == b"\x89HDF\r\n\x1a\n");
+    if !keras && given != model.alphabet() {
+        return Err(format!(
+            "{}: --alphabet {given} applies to Keras HDF5 files; this model file declares its input channel order as {} in its metadata",
+            path.display(),
+            model.alphabet()
+        )
+        .into());
+    }
+    Ok(())
+}
+
+/// Open a model file or Keras file, with `--alphabet` checked against it.
+fn open_model(path: &std::path::Path, alphabet: Option<&str>) -> Result<Model> {
+    let m = Model::open(path, parse_alphabet(alphabet.unwrap_or("ACGT"))?)?;
+    check_alphabet(path, alphabet, &m)?;
+    Ok(m)
+}
+
+fn info(path: &std::path::Path, alphabet: Option<&str>) -> Result<()> {
+    let m = open_model(path, alphabet)?;
     println!("model       {}", path.display());
     println!("alphabet    {} (input channel order)", m.alphabet());
     println!("parameters  {}", m.parameter_count());
@@ -327,7 +365,7 @@ fn demo(
         db: Some(db),
         seed,
         threads,
-        alphabet: "ACGT".into(),
+        alphabet: None,
         keep_samples: false,
         quiet,
     })
@@ -377,7 +415,7 @@ fn parse_motif_nb(text: &str, max: u32) -> Result<(MotifNb, BTreeMap<usize, Moti
 
 fn run(args: RunArgs) -> Result<()> {
     let mut config = PipelineConfig::new(&args.model, &args.out);
-    config.keras_alphabet = parse_alphabet(&args.alphabet)?;
+    config.keras_alphabet = parse_alphabet(args.alphabet.as_deref().unwrap_or("ACGT"))?;
     config.layers = args.layers.as_deref().map(parse_layers).transpose()?;
     config.neurons = args.neurons.as_deref().map(parse_neurons).transpose()?;
     (config.motif_nb, config.motif_nb_layers) = parse_motif_nb(&args.motif_nb, args.max_motif_nb)?;
@@ -386,6 +424,18 @@ fn run(args: RunArgs) -> Result<()> {
     config.threads = args.threads;
     config.keep_samples = args.keep_samples;
     let pipeline = Pipeline::new(config)?;
+    check_alphabet(&args.model, args.alphabet.as_deref(), pipeline.model())?;
+    if let (Some(r), false) = (&pipeline.config().neurons, args.quiet) {
+        for l in pipeline.layers() {
+            let channels = pipeline.model().conv(l)?.out_channels();
+            if r.end > channels {
+                eprintln!(
+                    "note: conv layer {l} has {channels} neurons; --neurons {}..{} runs {}..{channels} there",
+                    r.start, r.end, r.start
+                );
+            }
+        }
+    }
     let bars = progress::Bars::new(args.quiet, pipeline.model());
     let summary = pipeline.run(&bars)?;
     bars.finish();

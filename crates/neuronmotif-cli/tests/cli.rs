@@ -217,9 +217,31 @@ fn bad_inputs_give_one_clear_line() {
         ("--layers", "2..=3", "layer 1's table"),
         ("--motif-nb", "auto,9=2", "conv layer 9"),
         ("--motif-nb", "auto,2=1,2=2", "layer 2 is given twice"),
+        (
+            "--neurons",
+            "4..9",
+            "select no neuron of conv layer 3, which has 4",
+        ),
+        (
+            "--alphabet",
+            "AGCT",
+            "this model file declares its input channel order as ACGT",
+        ),
     ] {
         check(&["run", ms, "--out", os, option, value], needle);
     }
+    check(
+        &["info", ms, "--alphabet", "AGCT"],
+        "--alphabet AGCT applies to Keras HDF5 files",
+    );
+    // convert onto its own input: refused, the input untouched
+    let before = std::fs::read(&m).unwrap();
+    check(&["convert", ms, ms], "the output is the input file");
+    assert_eq!(std::fs::read(&m).unwrap(), before);
+    // a Keras 3 `.keras` file (a zip archive)
+    let k3 = t.path().join("model.keras");
+    std::fs::write(&k3, b"PK\x03\x04 rest of a zip archive").unwrap();
+    check(&["convert", k3.to_str().unwrap(), os], "Keras 3");
     // an unsupported layer
     let bad = t.path().join("lstm.safetensors");
     let arch = r#"{"version":1,"layers":[{"op":"conv1d","name":"c","in_channels":4,"out_channels":1,"kernel_size":2},{"op":"lstm"}]}"#;

@@ -82,6 +82,14 @@ pub enum CnnError {
     /// A geometry error from the receptive-field algebra.
     #[error(transparent)]
     Field(#[from] neuronmotif_field::FieldError),
+    /// A layer or tensor error, and the file it was found in.
+    #[error("{path}: {source}")]
+    InFile {
+        /// The model file.
+        path: PathBuf,
+        /// The layer or tensor error.
+        source: Box<CnnError>,
+    },
 }
 
 impl CnnError {
@@ -96,6 +104,19 @@ impl CnnError {
             op: op.to_string(),
             name: name.map(|n| format!(" {n:?}")).unwrap_or_default(),
             message: message.into(),
+        }
+    }
+
+    /// Name the file of a layer, tensor or geometry error (the other errors already do).
+    pub(crate) fn in_file(self, path: &std::path::Path) -> Self {
+        match self {
+            e @ (CnnError::Layer { .. } | CnnError::Tensor { .. } | CnnError::Field(_)) => {
+                CnnError::InFile {
+                    path: path.to_path_buf(),
+                    source: Box::new(e),
+                }
+            }
+            other => other,
         }
     }
 

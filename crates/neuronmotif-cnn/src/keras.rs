@@ -39,6 +39,12 @@ pub fn import_bytes(bytes: Vec<u8>, path: &Path, alphabet: Alphabet) -> Result<M
     if !hdf5_pure::is_hdf5_bytes(&bytes) {
         return Err(err("not an HDF5 file".into()));
     }
+    if let Some(end) = hdf5_end(&bytes).filter(|&end| end > bytes.len() as u64) {
+        return Err(err(format!(
+            "the file is truncated: it has {} bytes, but its HDF5 superblock says its data run to byte {end} (an interrupted download or copy?)",
+            bytes.len()
+        )));
+    }
     let file = File::from_bytes(bytes).map_err(|e| err(format!("cannot read HDF5: {e}")))?;
     let root_attrs = file
         .root()
@@ -127,6 +133,9 @@ pub fn import_bytes(bytes: Vec<u8>, path: &Path, alphabet: Alphabet) -> Result<M
                 if c.get("padding").and_then(Value::as_str).unwrap_or("valid") != "valid" {
                     return Err(lerr("only valid padding is supported for max-pooling".into()));
                 }
+                if c.get("data_format").and_then(Value::as_str).is_some_and(|f| f != "channels_last") {
+                    return Err(lerr("only data_format channels_last is supported".into()));
+                }
                 let kernel = first_int(c.get("pool_size")).unwrap_or(2);
                 let stride = first_int(c.get("strides")).unwrap_or(kernel);
                 layers.push(Layer::MaxPool { kernel, stride });
@@ -155,7 +164,34 @@ pub fn import_bytes(bytes: Vec<u8>, path: &Path, alphabet: Alphabet) -> Result<M
             }
         }
     }
-    Model::new(alphabet, input_length, layers)
+    Model::new(alphabet, input_length, layers).map_err(|e| e.in_file(path))
+}
+
+/// Where an HDF5 file's data end, from its superblock (base address + end-of-file address),
+/// or `None` when the superblock cannot be read. A shorter file was cut off.
+fn hdf5_end(bytes: &[u8]) -> Option<u64> {
+    const SIGNATURE: &[u8; 8] = b"\x89HDF\r\n\x1a\n";
+    // The superblock sits at 0, 512, 1024, 2048, ... (after an optional user block).
+    let at = std::iter::once(0)
+        .chain((9..40).map(|p| 1usize << p))
+        .take_while(|&a| a + 8 <= bytes.len())
+        .find(|&a| &bytes[a..a + 8] == SIGNATURE)?;
+    let uint = |pos: usize, size: usize| -> Option<u64> {
+        let b = bytes.get(pos..pos.checked_add(size)?)?;
+        matches!(size, 2 | 4 | 8)
+            .then(|| b.iter().rev().fold(0u64, |v, &x| (v << 8) | u64::from(x)))
+    };
+    let (offsets, base_at) = match *bytes.get(at + 8)? {
+        // version 0/1: sizes at 13; base address at 24 (28 in version 1)
+        0 => (usize::from(*bytes.get(at + 13)?), at + 24),
+        1 => (usize::from(*bytes.get(at + 13)?), at + 28),
+        // version 2/3: sizes at 9; base address at 12
+        2 | 3 => (usize::from(*bytes.get(at + 9)?), at + 12),
+        _ => return None,
+    };
+    let base = uint(base_at, offsets)?;
+    let eof = uint(base_at + 2 * offsets, offsets)?;
+    base.checked_add(eof)
 }
 
 /// One Keras layer of the chain.

@@ -185,6 +185,52 @@ pub struct Model {
     convs: Vec<usize>,
 }
 
+/// The declared input length must reach the last convolution: a window longer than its input
+/// (a valid-padded conv or a max-pool) means the model cannot run on its own input, and its
+/// deeper neurons do not exist.
+fn check_lengths(layers: &[Layer], last_conv: usize, input_length: usize) -> Result<(), CnnError> {
+    let mut len = input_length;
+    if len == 0 {
+        return Err(CnnError::layer(
+            0,
+            "model",
+            None,
+            "input_length must be at least 1",
+        ));
+    }
+    for (i, layer) in layers.iter().enumerate().take(last_conv + 1) {
+        let (window, stride, same) = match layer {
+            Layer::Conv(c) => {
+                let span = c
+                    .dilation
+                    .checked_mul(c.kernel() - 1)
+                    .and_then(|s| s.checked_add(1))
+                    .unwrap_or(usize::MAX);
+                (span, c.stride, c.padding == Padding::Same)
+            }
+            Layer::MaxPool { kernel, stride } => (*kernel, *stride, false),
+            _ => continue,
+        };
+        len = if same {
+            len.div_ceil(stride)
+        } else if len >= window {
+            (len - window) / stride + 1
+        } else {
+            let spec = layer.spec();
+            return Err(CnnError::layer(
+                i,
+                spec.op(),
+                spec.name(),
+                format!(
+                    "its input is {len} positions long at the declared input_length of {input_length} bp, \
+                     shorter than its window of {window}: the model cannot run on its own input"
+                ),
+            ));
+        };
+    }
+    Ok(())
+}
+
 impl Model {
     /// Validate a layer list.
     pub fn new(
@@ -299,6 +345,9 @@ impl Model {
                 "the model has no conv1d layer: there are no convolutional neurons to explain",
             ));
         }
+        if let Some(n) = input_length {
+            check_lengths(&layers, *convs.last().unwrap_or(&0), n)?;
+        }
         let geometry = geometry_of(&layers, *convs.last().unwrap_or(&0))?;
         Ok(Model {
             alphabet,
@@ -327,6 +376,15 @@ impl Model {
             path: path.to_path_buf(),
             source,
         })?;
+        if bytes.starts_with(b"PK\x03\x04") {
+            return Err(CnnError::Keras {
+                path: path.to_path_buf(),
+                message: "a zip archive, as Keras 3 writes `.keras` files; neuronmotif reads \
+                          Keras 2 whole-model HDF5 files: save the model with \
+                          `model.save(\"model.h5\")` (TensorFlow <= 2.15, or tf-keras)"
+                    .into(),
+            });
+        }
         if bytes.starts_with(b"\x89HDF\r\n\x1a\n") {
             #[cfg(feature = "keras")]
             return crate::keras::import_bytes(bytes, path, keras_alphabet);
@@ -343,6 +401,10 @@ impl Model {
 
     /// Parse model-file bytes; `path` is used in error messages only.
     pub fn from_safetensors(bytes: &[u8], path: &Path) -> Result<Model, CnnError> {
+        Self::parse_safetensors(bytes, path).map_err(|e| e.in_file(path))
+    }
+
+    fn parse_safetensors(bytes: &[u8], path: &Path) -> Result<Model, CnnError> {
         let st_err = |message: String| CnnError::Safetensors {
             path: path.to_path_buf(),
             message,

@@ -84,7 +84,7 @@ fn wrong_shape_names_the_tensor() {
     let e = load(&file(Some(ONE_CONV), &t)).unwrap_err().to_string();
     assert_eq!(
         e,
-        "tensor \"c.weight\": has shape [2, 3, 4], expected [2, 4, 3]"
+        "model.safetensors: tensor \"c.weight\": has shape [2, 3, 4], expected [2, 4, 3]"
     );
 }
 
@@ -93,7 +93,10 @@ fn missing_tensor_names_it() {
     let e = load(&file(Some(ONE_CONV), &good_tensors()[..1]))
         .unwrap_err()
         .to_string();
-    assert!(e.starts_with("tensor \"c.bias\": missing"), "{e}");
+    assert!(
+        e.starts_with("model.safetensors: tensor \"c.bias\": missing"),
+        "{e}"
+    );
 }
 
 #[test]
@@ -127,7 +130,7 @@ fn channel_chaining_is_checked() {
     let e = load(&file(Some(arch), &t)).unwrap_err().to_string();
     assert_eq!(
         e,
-        "layer 1 (conv1d \"d\"): has 3 input channels but its input has 2"
+        "model.safetensors: layer 1 (conv1d \"d\"): has 3 input channels but its input has 2"
     );
 }
 
@@ -165,7 +168,9 @@ fn conv_after_dense_head_is_rejected() {
     t.push(("d.bias", vec![1], vec![0.0]));
     let e = load(&file(Some(arch), &t)).unwrap_err().to_string();
     assert!(
-        e.starts_with("layer 2 (conv1d \"d\"): a convolution after layer 1 (flatten)"),
+        e.starts_with(
+            "model.safetensors: layer 2 (conv1d \"d\"): a convolution after layer 1 (flatten)"
+        ),
         "{e}"
     );
 }
@@ -247,4 +252,38 @@ fn keras_import_errors() {
         .to_string();
     assert!(e.contains("missing.h5"), "{e}");
     std::fs::remove_dir_all(&dir).unwrap();
+}
+
+/// conv(3) -> pool(`pool`) -> conv(1) at a declared input length.
+fn pooled(input_length: usize, pool: usize) -> Result<Model, CnnError> {
+    let arch = format!(
+        r#"{{"version":1,"input_length":{input_length},"layers":[
+        {{"op":"conv1d","name":"c","in_channels":4,"out_channels":2,"kernel_size":3}},
+        {{"op":"maxpool1d","kernel_size":{pool}}},
+        {{"op":"conv1d","name":"d","in_channels":2,"out_channels":1,"kernel_size":2}}]}}"#
+    );
+    let mut t = good_tensors();
+    t.push(("d.weight", vec![1, 2, 2], vec![1.0; 4]));
+    t.push(("d.bias", vec![1], vec![0.0]));
+    load(&file(Some(&arch), &t))
+}
+
+#[test]
+fn an_input_length_shorter_than_a_window_is_rejected() {
+    // 12 bp: conv -> 10, pool 4 -> 2, conv(2) -> 1: fits exactly (RF = 3 + 3 + 4 = 10 <= 12)
+    assert!(pooled(12, 4).is_ok());
+    // 8 bp: conv -> 6, pool 4 -> 1, and the last conv's window of 2 does not fit
+    let e = pooled(8, 4).unwrap_err().to_string();
+    assert!(
+        e.starts_with("model.safetensors: layer 2 (conv1d \"d\"): its input is 1 positions long at the declared input_length of 8 bp, shorter than its window of 2"),
+        "{e}"
+    );
+    // a pool wider than anything the model sees
+    let e = pooled(100, 4_000_000_000).unwrap_err().to_string();
+    assert!(
+        e.contains("layer 1 (maxpool1d)") && e.contains("window of 4000000000"),
+        "{e}"
+    );
+    let e = pooled(0, 2).unwrap_err().to_string();
+    assert!(e.contains("input_length must be at least 1"), "{e}");
 }

@@ -77,3 +77,22 @@ fn the_undamaged_files_load() {
     let k = keras::import_bytes(testdata("demo/model.h5"), Path::new("d"), Alphabet::ACGT).unwrap();
     exercise(&k);
 }
+
+/// A Keras file cut anywhere short of its end says it is truncated, with both sizes, even
+/// when the cut spares the weights (which h5py also refuses).
+#[test]
+fn truncated_keras_files_say_so() {
+    let full = testdata("demo/model.h5");
+    for keep in [0.5, 0.8, 0.95, 0.99] {
+        let cut = (full.len() as f64 * keep) as usize;
+        let e = keras::import_bytes(full[..cut].to_vec(), Path::new("cut.h5"), Alphabet::ACGT)
+            .err()
+            .unwrap()
+            .to_string();
+        let want = format!(
+            "cut.h5: Keras import: the file is truncated: it has {cut} bytes, but its HDF5 superblock says its data run to byte {}",
+            full.len()
+        );
+        assert!(e.starts_with(&want), "{e}");
+    }
+}

@@ -24,6 +24,10 @@ use crate::run_dir::{
 use crate::store::DiskStore;
 use crate::Error;
 
+/// The longest receptive field a layer may have to be sampled: a population of sequences that
+/// long takes gigabytes (5,000 x 1 Mbp is 5 GB of base codes).
+pub const MAX_RECEPTIVE_FIELD: usize = 1 << 20;
+
 /// What to run. Defaults: every conv layer, every neuron, automatic motif_nb (≤ 3), seed 1,
 /// all cores, no database, the original's sampling and demixing constants.
 #[derive(Debug, Clone)]
@@ -36,7 +40,8 @@ pub struct PipelineConfig {
     pub out: PathBuf,
     /// Conv layers (1-based, inclusive); `None` = all.
     pub layers: Option<RangeInclusive<usize>>,
-    /// Neurons of each layer; `None` = all (a range beyond a layer's channels is clipped).
+    /// Neurons of each layer; `None` = all (a range beyond a layer's channels is clipped; one
+    /// that selects no neuron of a requested layer is an error).
     pub neurons: Option<Range<usize>>,
     /// motif_nb rule.
     pub motif_nb: MotifNb,
@@ -161,6 +166,25 @@ impl Pipeline {
                 return Err(Error::Config(format!("the neuron range {r:?} is empty")));
             }
         }
+        for l in layers.clone() {
+            let channels = model.conv(l)?.out_channels();
+            if let Some(r) = config.neurons.as_ref().filter(|r| r.start >= channels) {
+                return Err(Error::Config(format!(
+                    "neurons {}..{} select no neuron of conv layer {l}, which has {channels} (0..{channels})",
+                    r.start, r.end
+                )));
+            }
+            let rf = model
+                .geometry()
+                .receptive_field(l)
+                .map_err(neuronmotif_cnn::CnnError::from)?
+                .len;
+            if rf > MAX_RECEPTIVE_FIELD {
+                return Err(Error::Config(format!(
+                    "conv layer {l} has a receptive field of {rf} bp; sampling sequences longer than {MAX_RECEPTIVE_FIELD} bp is not supported (choose lower --layers)"
+                )));
+            }
+        }
         let db = match &config.db {
             Some(p) => Some(Database::open(p, config.tomtom.clone())?),
             None => None,
@@ -178,6 +202,16 @@ impl Pipeline {
     /// The loaded model.
     pub fn model(&self) -> &Model {
         &self.model
+    }
+
+    /// The configuration it runs.
+    pub fn config(&self) -> &PipelineConfig {
+        &self.config
+    }
+
+    /// The conv layers it runs (1-based, inclusive).
+    pub fn layers(&self) -> RangeInclusive<usize> {
+        self.layers.clone()
     }
 
     /// Run (or resume) every requested layer in order.
