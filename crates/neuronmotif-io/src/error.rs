@@ -187,12 +187,14 @@ pub enum IoError {
         source: CoreError,
     },
     /// Content that none of the formats recognises.
-    #[error("{file}: cannot tell the motif format from the content: tried {}", format_list(.tried))]
+    #[error("{file}: cannot tell the motif format from the content: tried {}; its first line reads {first_line:?}{}", format_list(.tried), meme_hint(.first_line))]
     UnknownFormat {
         /// The file name.
         file: String,
         /// The formats that were tried, in order.
         tried: Vec<Format>,
+        /// The first non-blank line (at most 80 characters), which decides the format.
+        first_line: String,
     },
     /// A motif (or file header) that the chosen format cannot represent: an id with
     /// whitespace in MEME, a line break inside a name, ...
@@ -239,6 +241,19 @@ impl IoError {
     }
 }
 
+/// A first line that looks like a damaged MEME header gets the header MEME expects.
+fn meme_hint(first_line: &str) -> &'static str {
+    if first_line
+        .trim_start()
+        .to_ascii_uppercase()
+        .starts_with("MEME")
+    {
+        " (a MEME file starts with `MEME version 4`)"
+    } else {
+        ""
+    }
+}
+
 fn format_list(formats: &[Format]) -> String {
     let names: Vec<&str> = formats.iter().map(|f| f.name()).collect();
     names.join(", ")
@@ -272,10 +287,21 @@ mod tests {
         let e = IoError::UnknownFormat {
             file: "<input>".into(),
             tried: Format::ALL.to_vec(),
+            first_line: "hello".into(),
         };
         assert_eq!(
             e.to_string(),
-            "<input>: cannot tell the motif format from the content: tried MEME, JASPAR, JASPAR pfm, TRANSFAC, HOMER, chen"
+            "<input>: cannot tell the motif format from the content: tried MEME, JASPAR, JASPAR pfm, TRANSFAC, HOMER, chen; its first line reads \"hello\""
+        );
+        let e = IoError::UnknownFormat {
+            file: "m.meme".into(),
+            tried: Format::ALL.to_vec(),
+            first_line: "MEME versio 4".into(),
+        };
+        assert!(
+            e.to_string()
+                .ends_with("reads \"MEME versio 4\" (a MEME file starts with `MEME version 4`)"),
+            "{e}"
         );
         assert!(e.location().is_none());
     }

@@ -206,6 +206,15 @@ impl<R: BufRead> MotifReader<R> {
                 let format = Format::detect(&text).ok_or_else(|| IoError::UnknownFormat {
                     file: name.clone(),
                     tried: Format::ALL.to_vec(),
+                    first_line: text
+                        .trim_start_matches('\u{feff}')
+                        .lines()
+                        .map(|l| l.trim_end_matches('\r'))
+                        .find(|l| !l.trim_ascii().is_empty())
+                        .unwrap_or_default()
+                        .chars()
+                        .take(80)
+                        .collect(),
                 })?;
                 (format, prefix)
             }
