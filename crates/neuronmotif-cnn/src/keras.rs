@@ -167,8 +167,9 @@ pub fn import_bytes(bytes: Vec<u8>, path: &Path, alphabet: Alphabet) -> Result<M
     Model::new(alphabet, input_length, layers).map_err(|e| e.in_file(path))
 }
 
-/// Where an HDF5 file's data end, from its superblock (base address + end-of-file address),
-/// or `None` when the superblock cannot be read. A shorter file was cut off.
+/// Where an HDF5 file's data end, from its superblock's end-of-file address (an absolute
+/// address: libhdf5 and hdf5-pure store it with any user block included), or `None` when the
+/// superblock cannot be read. A shorter file was cut off.
 fn hdf5_end(bytes: &[u8]) -> Option<u64> {
     const SIGNATURE: &[u8; 8] = b"\x89HDF\r\n\x1a\n";
     // The superblock sits at 0, 512, 1024, 2048, ... (after an optional user block).
@@ -189,9 +190,9 @@ fn hdf5_end(bytes: &[u8]) -> Option<u64> {
         2 | 3 => (usize::from(*bytes.get(at + 9)?), at + 12),
         _ => return None,
     };
-    let base = uint(base_at, offsets)?;
-    let eof = uint(base_at + 2 * offsets, offsets)?;
-    base.checked_add(eof)
+    // base address, then the superblock extension (v2/3) or free-space (v0/1) address, then
+    // the end-of-file address
+    uint(base_at + 2 * offsets, offsets)
 }
 
 /// One Keras layer of the chain.
@@ -413,4 +414,38 @@ fn read_weight(
         ));
     }
     Ok((shape, data))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The superblock's end is the file's length, with or without a user block before it.
+    #[test]
+    fn hdf5_end_is_the_file_length() {
+        for user_block in [0u64, 512, 4096] {
+            let mut b = hdf5_pure::FileBuilder::new();
+            if user_block > 0 {
+                b.with_userblock(user_block);
+            }
+            b.set_attr("x", hdf5_pure::AttrValue::F64(1.0));
+            let bytes = b.finish().unwrap();
+            assert_eq!(
+                hdf5_end(&bytes),
+                Some(bytes.len() as u64),
+                "user block {user_block}"
+            );
+            assert_eq!(
+                hdf5_end(&bytes[..bytes.len() - 1]),
+                Some(bytes.len() as u64)
+            );
+        }
+        let demo = std::fs::read(concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/../../testdata/demo/model.h5"
+        ))
+        .unwrap();
+        assert_eq!(hdf5_end(&demo), Some(demo.len() as u64));
+        assert_eq!(hdf5_end(b"\x89HDF\r\n\x1a\n"), None);
+    }
 }

@@ -385,7 +385,11 @@ impl Model {
                     .into(),
             });
         }
-        if bytes.starts_with(b"\x89HDF\r\n\x1a\n") {
+        #[cfg(feature = "keras")]
+        let hdf5 = hdf5_pure::is_hdf5_bytes(&bytes); // also behind a user block
+        #[cfg(not(feature = "keras"))]
+        let hdf5 = bytes.starts_with(b"\x89HDF\r\n\x1a\n");
+        if hdf5 {
             #[cfg(feature = "keras")]
             return crate::keras::import_bytes(bytes, path, keras_alphabet);
             #[cfg(not(feature = "keras"))]

@@ -235,7 +235,7 @@ impl Pipeline {
             if p.fingerprint != self.fingerprint {
                 return Err(Error::RunDir {
                     path: out.join("run.json"),
-                    message: "this directory holds a run with another model, seed or parameters; choose a new --out (nothing was changed)".into(),
+                    message: "this directory holds a run with another model, seed or parameters (or one made by an earlier version of the method); choose a new --out (nothing was changed)".into(),
                 });
             }
         }
@@ -572,6 +572,9 @@ fn fingerprint(config: &PipelineConfig, model: &Model) -> Result<String, Error> 
         "sampler": serde_json::to_value(&config.sampler).unwrap_or_default(),
         "decouple": serde_json::to_value(&config.decouple).unwrap_or_default(),
         "version": env!("CARGO_PKG_VERSION"),
+        // Raised when the same parameters start giving other results, so that a run begun
+        // before does not resume into a mixture: 2 = neurons without seeds are searched.
+        "method": 2,
     })
     .to_string())
 }

@@ -33,5 +33,5 @@ pub use neuronmotif_tomtom as tomtom;
 
 pub use neuronmotif_pipeline::{
     matching, run_dir, validation, DiskStore, Error, LayerSummary, Pipeline, PipelineConfig,
-    PipelineProgress, RunJson, RunSummary,
+    PipelineProgress, RunJson, RunSummary, MAX_RECEPTIVE_FIELD,
 };
