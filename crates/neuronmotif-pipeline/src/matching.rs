@@ -66,15 +66,36 @@ impl CrmOrigin {
 
 /// The informative segments of CRMs, as motifs `<crm id>_<start>-<end>` with the CRM's
 /// statistics as name and its sample count as nsites.
+///
+/// A CRM narrower than the shortest segment (a receptive field under 9 bp, such as demo2's
+/// first layer, 7 bp) could never have one, so it is matched whole, `<crm id>_0-<width>`,
+/// when the rule finds an informative position in it.
 pub fn crm_segments(crms: &[Crm], origin: CrmOrigin) -> Result<Vec<Motif>, Error> {
     let params = origin.segment_params();
     let mut out = Vec::new();
     for c in crms {
-        for seg in c
+        let mut segs = c
             .ppm
             .segments(c.n as f64, &params)
-            .map_err(neuronmotif_sample::SampleError::from)?
-        {
+            .map_err(neuronmotif_sample::SampleError::from)?;
+        let width = c.ppm.width();
+        if segs.is_empty() && width < params.min_len {
+            let any = SegmentParams {
+                min_len: 1,
+                ..params
+            };
+            let inner = c
+                .ppm
+                .segments(c.n as f64, &any)
+                .map_err(neuronmotif_sample::SampleError::from)?;
+            if let Some(s) = inner.first() {
+                segs = vec![neuronmotif_core::Segment {
+                    range: 0..width,
+                    ..s.clone()
+                }];
+            }
+        }
+        for seg in segs {
             let ppm = c
                 .ppm
                 .slice(seg.range.clone())
@@ -178,4 +199,49 @@ pub fn matched_targets(db: &Database, matches: &[TomtomMatch]) -> Vec<Motif> {
         .filter(|m| ids.contains(m.id.as_str()))
         .cloned()
         .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use neuronmotif_core::Ppm;
+    use neuronmotif_field::ShiftId;
+
+    fn crm(rows: Vec<[f64; 4]>, n: usize) -> Crm {
+        Crm {
+            layer: 1,
+            neuron: 3,
+            shift: ShiftId(0),
+            motif_nb: 1,
+            ppm: Ppm::new(ndarray::Array2::from_shape_vec((rows.len(), 4), rows.concat()).unwrap())
+                .unwrap(),
+            n,
+            act_max: 1.0,
+            conact: 1.0,
+            route: None,
+        }
+    }
+
+    /// A CRM narrower than the shortest segment is matched whole when it holds an informative
+    /// position, and not at all when it holds none; a wide one is cut as before.
+    #[test]
+    fn narrow_crms_are_matched_whole_when_informative() {
+        let sharp = [0.97, 0.01, 0.01, 0.01];
+        let flat = [0.25; 4];
+        let narrow = crm(vec![flat, sharp, sharp, sharp, flat, sharp, flat], 200);
+        let segs = crm_segments(&[narrow], CrmOrigin::Census).unwrap();
+        assert_eq!(segs.len(), 1);
+        assert_eq!(segs[0].id, "L1_N3_S0_0-7");
+        assert_eq!(segs[0].width(), 7);
+        let uniform = crm(vec![flat; 7], 200);
+        assert!(crm_segments(&[uniform], CrmOrigin::Census)
+            .unwrap()
+            .is_empty());
+        // 12 wide: the ordinary rule (informative run 3..9 plus flanks of 2)
+        let mut rows = vec![flat; 12];
+        rows[3..9].fill(sharp);
+        let segs = crm_segments(&[crm(rows, 200)], CrmOrigin::Census).unwrap();
+        let ids: Vec<&str> = segs.iter().map(|m| m.id.as_str()).collect();
+        assert_eq!(ids, ["L1_N3_S0_1-11"]);
+    }
 }
