@@ -1,6 +1,7 @@
 //! Matching CRM segments against a motif database with the Tomtom-compatible comparison.
 
 use std::collections::BTreeSet;
+use std::ops::Range;
 use std::path::Path;
 
 use neuronmotif_core::SegmentParams;
@@ -132,6 +133,8 @@ pub fn residual_segments(
     let by_id: std::collections::HashMap<String, &Crm> = crms.iter().map(|c| (c.id(), c)).collect();
     let known: BTreeSet<&str> = segments.iter().map(|m| m.id.as_str()).collect();
     let mut made = BTreeSet::new();
+    let mut kept: std::collections::HashMap<&str, Vec<Range<usize>>> =
+        std::collections::HashMap::new();
     let mut pieces_done = BTreeSet::new();
     let mut out = Vec::new();
     for m in matches {
@@ -166,9 +169,17 @@ pub fn residual_segments(
             {
                 let (a, b) = (piece.start + seg.range.start, piece.start + seg.range.end);
                 let id = format!("{crm_id}_{a}-{b}");
-                if known.contains(id.as_str()) || !made.insert(id.clone()) {
+                if known.contains(id.as_str()) || made.contains(&id) {
                     continue;
                 }
+                // Similar database motifs align to one site with slightly different spans and
+                // leave nested remainders: keep the first of each such family.
+                let spans = kept.entry(crm_id).or_insert_with(Vec::new);
+                if spans.iter().any(|s: &Range<usize>| near_copy(s, &(a..b))) {
+                    continue;
+                }
+                spans.push(a..b);
+                made.insert(id.clone());
                 let mut motif = Motif::from_ppm(
                     id,
                     crm.ppm
@@ -182,6 +193,14 @@ pub fn residual_segments(
         }
     }
     Ok(out)
+}
+
+/// Whether two column ranges of one CRM share at least 3/4 of their union: the same site cut
+/// a little differently.
+fn near_copy(x: &Range<usize>, y: &Range<usize>) -> bool {
+    let shared = x.end.min(y.end).saturating_sub(x.start.max(y.start));
+    let union = x.end.max(y.end) - x.start.min(y.start);
+    4 * shared >= 3 * union
 }
 
 /// Compare segments with the database (parallel over segments).
@@ -220,6 +239,15 @@ mod tests {
             conact: 1.0,
             route: None,
         }
+    }
+
+    #[test]
+    fn near_copies_share_three_quarters_of_their_union() {
+        assert!(near_copy(&(0..15), &(0..17)));
+        assert!(near_copy(&(0..15), &(0..20)));
+        assert!(!near_copy(&(0..15), &(0..24)));
+        assert!(!near_copy(&(0..15), &(14..34)));
+        assert!(near_copy(&(3..12), &(3..12)));
     }
 
     /// A CRM narrower than the shortest segment is matched whole when it holds an informative
