@@ -174,7 +174,7 @@ pub fn residual_segments(
                 }
                 // Similar database motifs align to one site with slightly different spans and
                 // leave nested remainders: keep the first of each such family.
-                let spans = kept.entry(crm_id).or_insert_with(Vec::new);
+                let spans = kept.entry(crm_id).or_default();
                 if spans.iter().any(|s: &Range<usize>| near_copy(s, &(a..b))) {
                     continue;
                 }
