@@ -573,8 +573,9 @@ fn fingerprint(config: &PipelineConfig, model: &Model) -> Result<String, Error> 
         "decouple": serde_json::to_value(&config.decouple).unwrap_or_default(),
         "version": env!("CARGO_PKG_VERSION"),
         // Raised when the same parameters start giving other results, so that a run begun
-        // before does not resume into a mixture: 2 = neurons without seeds are searched.
-        "method": 2,
+        // before does not resume into a mixture: 2 = neurons without seeds are searched,
+        // 3 = uninformative seed positions are drawn.
+        "method": 3,
     })
     .to_string())
 }

@@ -10,7 +10,7 @@
 //!
 //! `--page` picks what is photographed or timed: `index` or a layer number (default: the first
 //! layer page). This is how the README screenshot is made from the demo run:
-//! `--screenshot docs/report-screenshot.png --page 2`.
+//! `--screenshot docs/report-screenshot.png --page 3 --size 1280x1080`.
 
 // The synthetic-run writer and the Chromium driver are test support, shared with the tests;
 // they panic on I/O failures as tests do.

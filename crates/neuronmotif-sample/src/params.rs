@@ -43,6 +43,12 @@ pub struct SamplerParams {
     /// its activation) instead of the raw conv weights the original used (bug 7 of the
     /// algorithm notes). A negative γ flips which connections excite the neuron.
     pub bn_aware_seeding: bool,
+    /// Write a seed's uninformative positions (IC at most `core_ic_bits`) as a base drawn from
+    /// the CRM's column instead of its argmax. The original writes the argmax everywhere, so a
+    /// uniform column always seeds `A` (the tie rule), and where the neuron's input gradient
+    /// is zero the genetic search never resamples it: the `A` survives into the layer's CRMs
+    /// as information the model does not have.
+    pub draw_uninformative_seeds: bool,
 }
 
 impl Default for SamplerParams {
@@ -61,6 +67,7 @@ impl Default for SamplerParams {
             core_ic_bits: 1.0,
             core_min_positions: 3,
             bn_aware_seeding: true,
+            draw_uninformative_seeds: true,
         }
     }
 }

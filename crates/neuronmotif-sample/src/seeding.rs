@@ -3,6 +3,8 @@
 //! Each initial sequence gets the argmax consensus of previous-layer CRMs written where the
 //! neuron's excitatory connections would read them: for a drawn connection (tap t, channel c)
 //! and a random winner r of each feeding max-pool, at `start(t, r) = t·J_post + r·J_pre`.
+//! Uninformative positions of a CRM are drawn from its column instead (unless
+//! `SamplerParams::draw_uninformative_seeds` is off).
 
 use ndarray::{Array2, ArrayView2};
 use neuronmotif_field::Geometry;
@@ -16,10 +18,33 @@ use crate::{Crm, LayerTable, SampleError};
 /// A previous-layer CRM, prepared for placement.
 #[derive(Debug, Clone)]
 struct SeedCrm {
-    consensus: Vec<u8>,
+    /// Per position: the base to write, or the cumulative probabilities of A, C and G to draw
+    /// it from.
+    columns: Vec<SeedColumn>,
     /// Positions that, once written, may not be overwritten (empty for non-motifs).
     core: Option<(usize, usize)>,
     conact: f32,
+}
+
+/// One position of a seed.
+#[derive(Debug, Clone, Copy)]
+enum SeedColumn {
+    /// The argmax base (informative positions).
+    Fixed(u8),
+    /// Cumulative P(A), P(A or C), P(A, C or G) of the column to draw from.
+    Draw([f64; 3]),
+}
+
+impl SeedColumn {
+    fn base(self, rng: &mut impl Rng) -> u8 {
+        match self {
+            SeedColumn::Fixed(b) => b,
+            SeedColumn::Draw(cum) => {
+                let u: f64 = rng.gen();
+                cum.iter().position(|&c| u < c).unwrap_or(3) as u8
+            }
+        }
+    }
 }
 
 /// Everything needed to seed neurons of layer L from layer L−1's table.
@@ -78,8 +103,29 @@ fn prepare(crm: &Crm, params: &ValidSamplerParams) -> SeedCrm {
         (true, Some(&a), Some(&b)) => Some((a, b + 1)),
         _ => None,
     };
+    let consensus = crm.ppm.consensus();
+    let columns = consensus
+        .codes()
+        .iter()
+        .zip(crm.ppm.view().outer_iter())
+        .zip(&ic)
+        .map(|((&base, p), &ic)| {
+            if params.draw_uninformative_seeds && ic <= params.core_ic_bits {
+                let total: f64 = p.iter().sum();
+                let mut acc = 0.0;
+                let mut cum = [0.0; 3];
+                for (c, &v) in cum.iter_mut().zip(p.iter()) {
+                    acc += v / total;
+                    *c = acc;
+                }
+                SeedColumn::Draw(cum)
+            } else {
+                SeedColumn::Fixed(base)
+            }
+        })
+        .collect();
     SeedCrm {
-        consensus: crm.ppm.consensus().codes().to_vec(),
+        columns,
         core,
         conact: crm.conact,
     }
@@ -213,13 +259,13 @@ pub(crate) fn seeded_population(
                         continue;
                     }
                 }
-                for (j, &base) in crm.consensus.iter().enumerate().take(rf_prev) {
+                for (j, &column) in crm.columns.iter().enumerate().take(rf_prev) {
                     let i = start + j;
                     if i >= rf {
                         break;
                     }
                     if !claimed[i] {
-                        row[i] = base;
+                        row[i] = column.base(rng);
                     }
                 }
                 if let (Some((a, b)), true) = (crm.core, crm.conact > 0.0) {
@@ -236,6 +282,78 @@ pub(crate) fn seeded_population(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::SamplerParams;
+    use rand::SeedableRng;
+
+    /// A CRM whose positions 0-2 are sharp (C, G, T) and 3-5 uniform or nearly so.
+    fn mixed_crm() -> Crm {
+        let rows = [
+            [0.01, 0.97, 0.01, 0.01],
+            [0.01, 0.01, 0.97, 0.01],
+            [0.01, 0.01, 0.01, 0.97],
+            [0.25, 0.25, 0.25, 0.25],
+            [0.3, 0.2, 0.25, 0.25],
+            [0.25, 0.25, 0.25, 0.25],
+        ];
+        Crm {
+            layer: 1,
+            neuron: 0,
+            shift: neuronmotif_field::ShiftId(0),
+            motif_nb: 1,
+            ppm: neuronmotif_core::Ppm::new(ndarray::Array2::from_shape_fn((6, 4), |(i, b)| {
+                rows[i][b]
+            }))
+            .unwrap(),
+            n: 100,
+            act_max: 1.0,
+            conact: 1.0,
+            route: None,
+        }
+    }
+
+    /// Informative positions seed their argmax; uninformative ones are drawn from the column
+    /// (about a quarter each base here, where the argmax would always be `A`), unless switched
+    /// off, which gives the original's argmax everywhere.
+    #[test]
+    fn uninformative_seed_positions_are_drawn() {
+        let on = SamplerParams::default().check().unwrap();
+        let seed = prepare(&mixed_crm(), &on);
+        let mut rng = crate::rng::Rng::seed_from_u64(7);
+        let mut counts = [[0usize; 4]; 6];
+        for _ in 0..4000 {
+            for (j, c) in seed.columns.iter().enumerate() {
+                counts[j][usize::from(c.base(&mut rng))] += 1;
+            }
+        }
+        assert_eq!(counts[0], [0, 4000, 0, 0]);
+        assert_eq!(counts[1], [0, 0, 4000, 0]);
+        assert_eq!(counts[2], [0, 0, 0, 4000]);
+        for j in 3..6 {
+            for (b, &n) in counts[j].iter().enumerate() {
+                // each near 1000 (0.3 x 4000 = 1200 for A at position 4); 6 sigma is about 170
+                let want = if j == 4 && b == 0 {
+                    1200
+                } else if j == 4 && b == 1 {
+                    800
+                } else {
+                    1000
+                };
+                assert!((n as i64 - want).abs() < 180, "position {j} base {b}: {n}");
+            }
+        }
+        let off = SamplerParams {
+            draw_uninformative_seeds: false,
+            ..SamplerParams::default()
+        }
+        .check()
+        .unwrap();
+        let argmax: Vec<u8> = prepare(&mixed_crm(), &off)
+            .columns
+            .iter()
+            .map(|c| c.base(&mut rng))
+            .collect();
+        assert_eq!(argmax, [1, 2, 3, 0, 0, 0]);
+    }
 
     #[test]
     fn stratified_weights_favour_weak_connections() {
