@@ -328,8 +328,8 @@ mod tests {
         assert_eq!(counts[0], [0, 4000, 0, 0]);
         assert_eq!(counts[1], [0, 0, 4000, 0]);
         assert_eq!(counts[2], [0, 0, 0, 4000]);
-        for j in 3..6 {
-            for (b, &n) in counts[j].iter().enumerate() {
+        for (j, row) in counts.iter().enumerate().skip(3) {
+            for (b, &n) in row.iter().enumerate() {
                 // each near 1000 (0.3 x 4000 = 1200 for A at position 4); 6 sigma is about 170
                 let want = if j == 4 && b == 0 {
                     1200
