@@ -105,7 +105,8 @@ pub struct SegmentReport {
     pub end: usize,
     /// The segment's PPM.
     pub ppm: Ppm,
-    /// Matches, smallest p-value first (ties: smaller q, then target id).
+    /// Matches, smallest p-value first (ties: smaller q, then the order of `matches.tsv`,
+    /// which is Tomtom's: the larger overlap, then `+` before `-`, then the target id).
     pub matches: Vec<MatchReport>,
 }
 
@@ -434,14 +435,11 @@ fn load_layer(dir: &Path, layer: u32) -> Result<LayerReport> {
         crm.segments.sort_by_key(|s| (s.start, s.end));
         for s in &mut crm.segments {
             s.matches.sort_by(|a, b| {
-                a.p_value
-                    .total_cmp(&b.p_value)
-                    .then(
-                        a.q_value
-                            .unwrap_or(f64::INFINITY)
-                            .total_cmp(&b.q_value.unwrap_or(f64::INFINITY)),
-                    )
-                    .then_with(|| a.target_id.cmp(&b.target_id))
+                a.p_value.total_cmp(&b.p_value).then(
+                    a.q_value
+                        .unwrap_or(f64::INFINITY)
+                        .total_cmp(&b.q_value.unwrap_or(f64::INFINITY)),
+                )
             });
         }
         neurons.entry(id.neuron).or_default().push(crm);
