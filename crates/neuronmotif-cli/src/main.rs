@@ -233,33 +233,11 @@ fn parse_alphabet(s: &str) -> Result<Alphabet> {
     Ok(Alphabet::parse(s)?)
 }
 
-/// `--alphabet` orders a Keras file's input channels (default ACGT); a model file declares its
-/// own order, so a different `--alphabet` for one is an error rather than silently ignored.
-fn check_alphabet(path: &std::path::Path, given: Option<&str>, model: &Model) -> Result<()> {
-    let Some(given) = given else { return Ok(()) };
-    let given = parse_alphabet(given)?;
-    let keras = std::fs::File::open(path)
-        .and_then(|mut f| {
-            let mut sig = [0u8; 8];
-            std::io::Read::read_exact(&mut f, &mut sig).map(|()| sig)
-        })
-        .is_ok_and(|sig| &sig == b"\x89HDF\r\n\x1a\n");
-    if !keras && given != model.alphabet() {
-        return Err(format!(
-            "{}: --alphabet {given} applies to Keras HDF5 files; this model file declares its input channel order as {} in its metadata",
-            path.display(),
-            model.alphabet()
-        )
-        .into());
-    }
-    Ok(())
-}
-
-/// Open a model file or Keras file, with `--alphabet` checked against it.
+/// Open a model file or Keras file; `--alphabet` orders a Keras file's input channels (default
+/// ACGT) and must agree with a model file's declared order.
 fn open_model(path: &std::path::Path, alphabet: Option<&str>) -> Result<Model> {
-    let m = Model::open(path, parse_alphabet(alphabet.unwrap_or("ACGT"))?)?;
-    check_alphabet(path, alphabet, &m)?;
-    Ok(m)
+    let alphabet = alphabet.map(parse_alphabet).transpose()?;
+    Ok(Model::open_with_alphabet(path, alphabet)?)
 }
 
 fn info(path: &std::path::Path, alphabet: Option<&str>) -> Result<()> {
@@ -415,7 +393,7 @@ fn parse_motif_nb(text: &str, max: u32) -> Result<(MotifNb, BTreeMap<usize, Moti
 
 fn run(args: RunArgs) -> Result<()> {
     let mut config = PipelineConfig::new(&args.model, &args.out);
-    config.keras_alphabet = parse_alphabet(args.alphabet.as_deref().unwrap_or("ACGT"))?;
+    config.keras_alphabet = args.alphabet.as_deref().map(parse_alphabet).transpose()?;
     config.layers = args.layers.as_deref().map(parse_layers).transpose()?;
     config.neurons = args.neurons.as_deref().map(parse_neurons).transpose()?;
     (config.motif_nb, config.motif_nb_layers) = parse_motif_nb(&args.motif_nb, args.max_motif_nb)?;
@@ -424,7 +402,6 @@ fn run(args: RunArgs) -> Result<()> {
     config.threads = args.threads;
     config.keep_samples = args.keep_samples;
     let pipeline = Pipeline::new(config)?;
-    check_alphabet(&args.model, args.alphabet.as_deref(), pipeline.model())?;
     if let (Some(r), false) = (&pipeline.config().neurons, args.quiet) {
         for l in pipeline.layers() {
             let channels = pipeline.model().conv(l)?.out_channels();

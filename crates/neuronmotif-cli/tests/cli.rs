@@ -232,7 +232,7 @@ fn bad_inputs_give_one_clear_line() {
     }
     check(
         &["info", ms, "--alphabet", "AGCT"],
-        "--alphabet AGCT applies to Keras HDF5 files",
+        "the alphabet AGCT was asked for, but this model file declares its input channel order as ACGT",
     );
     // convert onto its own input: refused, the input untouched
     let before = std::fs::read(&m).unwrap();

@@ -371,7 +371,32 @@ impl Model {
     /// Open either a model file or, with the `keras` feature, a Keras 2 HDF5 file (recognised
     /// by its signature), whose input channels are then in `keras_alphabet` order.
     pub fn open(path: impl AsRef<Path>, keras_alphabet: Alphabet) -> Result<Model, CnnError> {
+        Self::open_bytes(path.as_ref(), keras_alphabet).map(|(m, _)| m)
+    }
+
+    /// [`Model::open`] with the channel order given only when the user gave one: a Keras file
+    /// is read in `alphabet` order (ACGT when `None`); a model file declares its own order, and
+    /// an `alphabet` that differs from it is an error rather than silently ignored.
+    pub fn open_with_alphabet(
+        path: impl AsRef<Path>,
+        alphabet: Option<Alphabet>,
+    ) -> Result<Model, CnnError> {
         let path = path.as_ref();
+        let (model, keras) = Self::open_bytes(path, alphabet.unwrap_or(Alphabet::ACGT))?;
+        match alphabet {
+            Some(a) if !keras && a != model.alphabet() => Err(CnnError::Architecture {
+                path: path.to_path_buf(),
+                message: format!(
+                    "the alphabet {a} was asked for, but this model file declares its input channel order as {} (an alphabet applies to Keras HDF5 files)",
+                    model.alphabet()
+                ),
+            }),
+            _ => Ok(model),
+        }
+    }
+
+    /// The model, and whether it came from a Keras file.
+    fn open_bytes(path: &Path, keras_alphabet: Alphabet) -> Result<(Model, bool), CnnError> {
         let bytes = std::fs::read(path).map_err(|source| CnnError::Io {
             path: path.to_path_buf(),
             source,
@@ -391,7 +416,7 @@ impl Model {
         let hdf5 = bytes.starts_with(b"\x89HDF\r\n\x1a\n");
         if hdf5 {
             #[cfg(feature = "keras")]
-            return crate::keras::import_bytes(bytes, path, keras_alphabet);
+            return crate::keras::import_bytes(bytes, path, keras_alphabet).map(|m| (m, true));
             #[cfg(not(feature = "keras"))]
             return Err(CnnError::Keras {
                 path: path.to_path_buf(),
@@ -400,7 +425,7 @@ impl Model {
                 ),
             });
         }
-        Self::from_safetensors(&bytes, path)
+        Self::from_safetensors(&bytes, path).map(|m| (m, false))
     }
 
     /// Parse model-file bytes; `path` is used in error messages only.

@@ -287,3 +287,31 @@ fn an_input_length_shorter_than_a_window_is_rejected() {
     let e = pooled(0, 2).unwrap_err().to_string();
     assert!(e.contains("input_length must be at least 1"), "{e}");
 }
+
+/// An alphabet given for a model file must be the one it declares; a Keras file takes it.
+#[test]
+fn an_alphabet_for_a_model_file_must_match_its_declared_order() {
+    use neuronmotif_core::Alphabet;
+    let dir = std::env::temp_dir().join(format!("nm-alphabet-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let path = dir.join("m.safetensors");
+    std::fs::write(&path, file(Some(ONE_CONV), &good_tensors())).unwrap();
+    assert!(Model::open_with_alphabet(&path, None).is_ok());
+    assert!(Model::open_with_alphabet(&path, Some(Alphabet::ACGT)).is_ok());
+    let e = Model::open_with_alphabet(&path, Some(Alphabet::parse("AGCT").unwrap()))
+        .unwrap_err()
+        .to_string();
+    assert!(
+        e.contains("the alphabet AGCT was asked for, but this model file declares its input channel order as ACGT"),
+        "{e}"
+    );
+    let keras = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../testdata/demo/model.h5");
+    let agct = Alphabet::parse("AGCT").unwrap();
+    assert_eq!(
+        Model::open_with_alphabet(&keras, Some(agct))
+            .unwrap()
+            .alphabet(),
+        agct
+    );
+    std::fs::remove_dir_all(&dir).unwrap();
+}

@@ -34,8 +34,9 @@ pub const MAX_RECEPTIVE_FIELD: usize = 1 << 20;
 pub struct PipelineConfig {
     /// Model file (safetensors contract) or Keras 2 HDF5 file.
     pub model: PathBuf,
-    /// Input channel order of a Keras file (model files carry their own).
-    pub keras_alphabet: Alphabet,
+    /// Input channel order of a Keras file (`None`: ACGT). Model files declare their own; one
+    /// given here must equal it.
+    pub keras_alphabet: Option<Alphabet>,
     /// Run directory.
     pub out: PathBuf,
     /// Conv layers (1-based, inclusive); `None` = all.
@@ -77,7 +78,7 @@ impl PipelineConfig {
     pub fn new(model: impl Into<PathBuf>, out: impl Into<PathBuf>) -> PipelineConfig {
         PipelineConfig {
             model: model.into(),
-            keras_alphabet: Alphabet::ACGT,
+            keras_alphabet: None,
             out: out.into(),
             layers: None,
             neurons: None,
@@ -145,7 +146,7 @@ impl Pipeline {
             }
             .check()?;
         }
-        let model = Model::open(&config.model, config.keras_alphabet)?;
+        let model = Model::open_with_alphabet(&config.model, config.keras_alphabet)?;
         let n = model.conv_count();
         if let Some(&l) = config.motif_nb_layers.keys().find(|&&l| l < 1 || l > n) {
             return Err(Error::Config(format!(
