@@ -133,14 +133,17 @@ pub fn print_summary(s: &RunSummary) {
         println!("best database matches:");
         // best_matches is in layer order, best first within a layer: show each layer's top 3.
         let mut shown = (0, 0);
-        for (layer, seg, id, name, q) in &s.best_matches {
-            shown = if shown.0 == *layer {
+        for b in &s.best_matches {
+            shown = if shown.0 == b.layer {
                 (shown.0, shown.1 + 1)
             } else {
-                (*layer, 1)
+                (b.layer, 1)
             };
             if shown.1 <= 3 {
-                println!("  layer {layer}  {seg:<28} {id:<10} {name:<12} q = {q:.2e}");
+                println!(
+                    "  layer {}  {:<28} {:<10} {:<12} q = {:.2e}",
+                    b.layer, b.segment, b.target_id, b.target_name, b.q_value
+                );
             }
         }
     }

@@ -10,12 +10,12 @@ use thiserror::Error;
 #[non_exhaustive]
 pub enum CnnError {
     /// The file could not be read or written.
-    #[error("{path}: {source}")]
+    #[error("{path}: {error}")]
     Io {
         /// The file.
         path: PathBuf,
-        /// The OS error.
-        source: std::io::Error,
+        /// The OS error (shown in the message, so not also returned as the error's source).
+        error: std::io::Error,
     },
     /// The file is not a valid safetensors container.
     #[error("{path}: not a valid safetensors file: {message}")]
@@ -83,12 +83,12 @@ pub enum CnnError {
     #[error(transparent)]
     Field(#[from] neuronmotif_field::FieldError),
     /// A layer or tensor error, and the file it was found in.
-    #[error("{path}: {source}")]
+    #[error("{path}: {error}")]
     InFile {
         /// The model file.
         path: PathBuf,
-        /// The layer or tensor error.
-        source: Box<CnnError>,
+        /// The layer or tensor error (shown in the message, not returned as a source).
+        error: Box<CnnError>,
     },
 }
 
@@ -113,7 +113,7 @@ impl CnnError {
             e @ (CnnError::Layer { .. } | CnnError::Tensor { .. } | CnnError::Field(_)) => {
                 CnnError::InFile {
                     path: path.to_path_buf(),
-                    source: Box::new(e),
+                    error: Box::new(e),
                 }
             }
             other => other,

@@ -25,7 +25,7 @@ pub fn import(path: impl AsRef<Path>, alphabet: Alphabet) -> Result<Model, CnnEr
     let path = path.as_ref();
     let bytes = std::fs::read(path).map_err(|source| CnnError::Io {
         path: path.to_path_buf(),
-        source,
+        error: source,
     })?;
     import_bytes(bytes, path, alphabet)
 }

@@ -130,6 +130,49 @@ pub enum Layer {
     Sigmoid,
 }
 
+/// One line per layer, as `neuronmotif info` lists them: `conv1d "c1" 4 -> 300, kernel 19`,
+/// `maxpool1d 3 (stride 3)`, ...
+impl std::fmt::Display for Layer {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Layer::Conv(c) => {
+                write!(
+                    f,
+                    "conv1d {:?} {} -> {}, kernel {}",
+                    c.name,
+                    c.in_channels(),
+                    c.out_channels(),
+                    c.kernel()
+                )?;
+                if c.stride != 1 {
+                    write!(f, ", stride {}", c.stride)?;
+                }
+                if c.dilation != 1 {
+                    write!(f, ", dilation {}", c.dilation)?;
+                }
+                if c.padding == Padding::Same {
+                    write!(f, ", same padding")?;
+                }
+                Ok(())
+            }
+            Layer::BatchNorm(b) => write!(f, "batchnorm {:?} (eps {})", b.name, b.eps),
+            Layer::Relu { threshold } if *threshold == 0.0 => write!(f, "relu"),
+            Layer::Relu { threshold } => write!(f, "relu (threshold {threshold})"),
+            Layer::MaxPool { kernel, stride } => write!(f, "maxpool1d {kernel} (stride {stride})"),
+            Layer::Dropout => write!(f, "dropout"),
+            Layer::Flatten => write!(f, "flatten"),
+            Layer::Linear(l) => write!(
+                f,
+                "linear {:?} {} -> {}",
+                l.name,
+                l.weight.ncols(),
+                l.weight.nrows()
+            ),
+            Layer::Sigmoid => write!(f, "sigmoid"),
+        }
+    }
+}
+
 impl Layer {
     fn spec(&self) -> LayerSpec {
         match self {
@@ -175,7 +218,7 @@ impl Layer {
 /// Construction ([`Model::new`], [`Model::load`], [`crate::keras::import`]) checks everything a
 /// later step relies on: channel chaining, tensor shapes, finite values, positive variances, and
 /// that nothing but position-wise layers and pools sits between convolutions.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Clone, PartialEq)]
 pub struct Model {
     alphabet: Alphabet,
     input_length: Option<usize>,
@@ -229,6 +272,18 @@ fn check_lengths(layers: &[Layer], last_conv: usize, input_length: usize) -> Res
         };
     }
     Ok(())
+}
+
+/// The layer list in [`Layer`]'s one-line form, not the weights.
+impl std::fmt::Debug for Model {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let layers: Vec<String> = self.layers.iter().map(ToString::to_string).collect();
+        f.debug_struct("Model")
+            .field("alphabet", &format_args!("{}", self.alphabet))
+            .field("input_length", &self.input_length)
+            .field("layers", &layers)
+            .finish_non_exhaustive()
+    }
 }
 
 impl Model {
@@ -363,7 +418,7 @@ impl Model {
         let path = path.as_ref();
         let bytes = std::fs::read(path).map_err(|source| CnnError::Io {
             path: path.to_path_buf(),
-            source,
+            error: source,
         })?;
         Self::from_safetensors(&bytes, path)
     }
@@ -399,7 +454,7 @@ impl Model {
     fn open_bytes(path: &Path, keras_alphabet: Alphabet) -> Result<(Model, bool), CnnError> {
         let bytes = std::fs::read(path).map_err(|source| CnnError::Io {
             path: path.to_path_buf(),
-            source,
+            error: source,
         })?;
         if bytes.starts_with(b"PK\x03\x04") {
             return Err(CnnError::Keras {
@@ -634,7 +689,7 @@ impl Model {
         let bytes = self.to_safetensors()?;
         std::fs::write(path, bytes).map_err(|source| CnnError::Io {
             path: path.to_path_buf(),
-            source,
+            error: source,
         })
     }
 

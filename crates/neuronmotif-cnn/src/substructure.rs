@@ -111,7 +111,7 @@ pub(crate) enum Stage {
 /// All batch methods split the batch into fixed chunks processed in parallel (rayon); every
 /// sequence's result is computed by the same operations in the same order whatever the chunk
 /// or thread, so results do not depend on the thread count.
-#[derive(Debug, Clone)]
+#[derive(Clone)]
 pub struct Substructure {
     layer: usize,
     input_len: usize,
@@ -120,6 +120,19 @@ pub struct Substructure {
     /// Stage index of conv layer l (index l − 1).
     pub(crate) conv_stages: Vec<usize>,
     pub(crate) chunk: usize,
+}
+
+/// Shapes, not the packed weights (which run to hundreds of thousands of numbers).
+impl std::fmt::Debug for Substructure {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Substructure")
+            .field("layer", &self.layer)
+            .field("input_len", &self.input_len)
+            .field("alphabet", &format_args!("{}", self.alphabet))
+            .field("stages", &self.stages.len())
+            .field("chunk", &self.chunk)
+            .finish_non_exhaustive()
+    }
 }
 
 impl Substructure {

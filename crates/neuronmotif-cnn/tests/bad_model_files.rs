@@ -51,6 +51,14 @@ fn a_valid_file_loads() {
     let m = load(&file(Some(ONE_CONV), &good_tensors())).unwrap();
     assert_eq!(m.conv_count(), 1);
     assert_eq!(m.parameter_count(), 26);
+    // readable summaries, not weight dumps
+    assert_eq!(m.layers()[0].to_string(), "conv1d \"c\" 4 -> 2, kernel 3");
+    assert_eq!(
+        format!("{m:?}"),
+        "Model { alphabet: ACGT, input_length: None, layers: [\"conv1d \\\"c\\\" 4 -> 2, kernel 3\"], .. }"
+    );
+    let sub = m.substructure(1).unwrap();
+    assert!(format!("{sub:?}").starts_with("Substructure { layer: 1, input_len: 3,"));
 }
 
 #[test]

@@ -46,5 +46,11 @@ pub use onehot::{OneHotBatch, SequenceSpace};
 pub use segment::{Segment, SegmentParams};
 pub use seq::DnaSeq;
 
+/// The `ndarray` and `rand` this crate's API is written in (`Ppm::new` takes an
+/// `ndarray::Array2`, `onehot::random` a `rand::Rng`), re-exported so that callers use the
+/// same versions without pinning them.
+pub use ndarray;
+pub use rand;
+
 /// Result type of this crate.
 pub type Result<T, E = CoreError> = std::result::Result<T, E>;

@@ -37,13 +37,12 @@ impl fmt::Display for Location {
 #[non_exhaustive]
 pub enum IoError {
     /// The operating system failed to read or write.
-    #[error("{file}: {source}")]
+    #[error("{file}: {error}")]
     Io {
         /// The file name, `<input>` or `<output>`.
         file: String,
-        /// The underlying error.
-        #[source]
-        source: std::io::Error,
+        /// The underlying error (shown in the message, not returned as a source).
+        error: std::io::Error,
     },
     /// A line that is not UTF-8 text.
     #[error("{at}: the line is not valid UTF-8 text")]
@@ -178,13 +177,12 @@ pub enum IoError {
         first_line: usize,
     },
     /// A value that the core types reject (for example a background that is not a distribution).
-    #[error("{at}: {source}")]
+    #[error("{at}: {error}")]
     Core {
         /// The line holding the value.
         at: Location,
-        /// What the core type said.
-        #[source]
-        source: CoreError,
+        /// What the core type said (shown in the message, not returned as a source).
+        error: CoreError,
     },
     /// Content that none of the formats recognises.
     #[error("{file}: cannot tell the motif format from the content: tried {}; its first line reads {first_line:?}{}", format_list(.tried), meme_hint(.first_line))]
@@ -280,6 +278,18 @@ mod tests {
             "db.meme:12 (motif MA0004.1): position 3 sums to 0.800000, expected 1 within 0.1"
         );
         assert_eq!(e.line(), Some(12));
+    }
+
+    /// An error shows its cause once: in its message, not again as its source (so error
+    /// reporters that print the chain, such as anyhow's `{:#}`, do not repeat it).
+    #[test]
+    fn an_os_error_is_shown_once() {
+        let e = IoError::Io {
+            file: "x.meme".into(),
+            error: std::io::Error::new(std::io::ErrorKind::NotFound, "no such file"),
+        };
+        assert_eq!(e.to_string(), "x.meme: no such file");
+        assert!(std::error::Error::source(&e).is_none());
     }
 
     #[test]

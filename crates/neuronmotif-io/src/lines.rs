@@ -88,7 +88,7 @@ impl<R: BufRead> LineSource<R> {
             Err(source) => {
                 return Err(IoError::Io {
                     file: self.name.clone(),
-                    source,
+                    error: source,
                 })
             }
         };

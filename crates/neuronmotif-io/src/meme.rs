@@ -463,7 +463,7 @@ fn read_background<R: BufRead>(
     }
     MemeBackground::new(written, source).map_err(|source| IoError::Core {
         at: lines.at(None),
-        source,
+        error: source,
     })
 }
 

@@ -120,14 +120,14 @@ impl MotifMatrix {
         }
         let values = Array2::from_shape_vec((width, 4), rows).map_err(|_| IoError::Core {
             at: at.clone(),
-            source: CoreError::Shape {
+            error: CoreError::Shape {
                 expected: "[positions, 4] (columns A, C, G, T)".into(),
                 found: vec![width, 4],
             },
         })?;
         MotifMatrix::new(kind, values).map_err(|source| IoError::Core {
             at: at.clone(),
-            source,
+            error: source,
         })
     }
 }

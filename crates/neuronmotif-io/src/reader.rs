@@ -61,7 +61,7 @@ impl MotifFile {
         let name = path.display().to_string();
         let file = File::open(path).map_err(|source| IoError::Io {
             file: name.clone(),
-            source,
+            error: source,
         })?;
         Self::from_reader(BufReader::new(file), name, options)
     }
@@ -314,7 +314,7 @@ fn read_prefix<R: BufRead>(reader: &mut R, name: &str) -> Result<Vec<u8>, IoErro
             .read_until(b'\n', &mut prefix)
             .map_err(|source| IoError::Io {
                 file: name.to_owned(),
-                source,
+                error: source,
             })?;
         if n == 0 {
             break;

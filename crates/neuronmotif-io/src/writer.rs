@@ -113,7 +113,7 @@ impl<W: Write> MotifWriter<W> {
         }
         self.out.flush().map_err(|source| IoError::Io {
             file: self.name.clone(),
-            source,
+            error: source,
         })?;
         Ok(self.out)
     }
@@ -140,7 +140,7 @@ impl<W: Write> MotifWriter<W> {
             .write_all(self.buf.as_bytes())
             .map_err(|source| IoError::Io {
                 file: self.name.clone(),
-                source,
+                error: source,
             })
     }
 }
@@ -170,7 +170,7 @@ pub fn write_path(
     let name = path.display().to_string();
     let file = File::create(path).map_err(|source| IoError::Io {
         file: name.clone(),
-        source,
+        error: source,
     })?;
     let mut writer = MotifWriter::new(BufWriter::new(file), format, options.clone()).named(name);
     for motif in motifs {
@@ -201,7 +201,7 @@ pub fn write_string(
     // Every writer produces UTF-8 from UTF-8 strings and ASCII numbers.
     String::from_utf8(out).map_err(|e| IoError::Io {
         file: UNNAMED_OUTPUT.to_owned(),
-        source: std::io::Error::new(std::io::ErrorKind::InvalidData, e),
+        error: std::io::Error::new(std::io::ErrorKind::InvalidData, e),
     })
 }
 

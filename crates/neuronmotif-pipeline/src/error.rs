@@ -23,12 +23,12 @@ pub enum Error {
     #[error(transparent)]
     Report(#[from] neuronmotif_report::ReportError),
     /// A run-directory file could not be written or read.
-    #[error("{path}: {source}")]
+    #[error("{path}: {error}")]
     File {
         /// The file.
         path: PathBuf,
-        /// The OS error.
-        source: std::io::Error,
+        /// The OS error (shown in the message, not returned as a source).
+        error: std::io::Error,
     },
     /// An invalid request (layer range, neuron range, parameters).
     #[error("{0}")]
@@ -44,10 +44,10 @@ pub enum Error {
 }
 
 impl Error {
-    pub(crate) fn file(path: &std::path::Path, source: std::io::Error) -> Error {
+    pub(crate) fn file(path: &std::path::Path, error: std::io::Error) -> Error {
         Error::File {
             path: path.to_path_buf(),
-            source,
+            error,
         }
     }
 }

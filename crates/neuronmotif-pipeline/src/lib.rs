@@ -27,6 +27,8 @@ mod store;
 pub mod validation;
 
 pub use error::Error;
-pub use pipeline::{Pipeline, PipelineConfig, PipelineProgress, RunSummary, MAX_RECEPTIVE_FIELD};
+pub use pipeline::{
+    BestMatch, Pipeline, PipelineConfig, PipelineProgress, RunSummary, MAX_RECEPTIVE_FIELD,
+};
 pub use run_dir::{LayerSummary, RunJson};
 pub use store::DiskStore;

@@ -109,6 +109,21 @@ pub trait PipelineProgress: Progress {
 
 impl PipelineProgress for neuronmotif_sample::Silent {}
 
+/// A segment's best database match, as [`RunSummary::best_matches`] lists them.
+#[derive(Debug, Clone, PartialEq)]
+pub struct BestMatch {
+    /// Conv layer (1-based).
+    pub layer: usize,
+    /// The segment, `<crm id>_<start>-<end>` (its CRM is the part before the last `_`).
+    pub segment: String,
+    /// Database motif id.
+    pub target_id: String,
+    /// Database motif name (empty when the database gives none).
+    pub target_name: String,
+    /// q-value of the match.
+    pub q_value: f64,
+}
+
 /// The outcome of [`Pipeline::run`].
 #[derive(Debug, Clone)]
 pub struct RunSummary {
@@ -117,8 +132,8 @@ pub struct RunSummary {
     /// One entry per layer of the run directory, in layer order.
     pub layers: Vec<LayerSummary>,
     /// The best database match of each layer's CRM segments (lowest q first), at most 10 per
-    /// layer: `(layer, segment, target id, target name, q)`.
-    pub best_matches: Vec<(usize, String, String, String, f64)>,
+    /// layer, in layer order.
+    pub best_matches: Vec<BestMatch>,
     /// The report's front page, `out/index.html`.
     pub report: PathBuf,
     /// Wall seconds.
@@ -337,14 +352,7 @@ impl Pipeline {
         sampler: &neuronmotif_sample::ValidSamplerParams,
         decouple: &neuronmotif_sample::ValidDecoupleParams,
         progress: &dyn PipelineProgress,
-    ) -> Result<
-        (
-            LayerSummary,
-            LayerTable,
-            Vec<(usize, String, String, String, f64)>,
-        ),
-        Error,
-    > {
+    ) -> Result<(LayerSummary, LayerTable, Vec<BestMatch>), Error> {
         let t0 = Instant::now();
         let out = &self.config.out;
         let dir = layer_dir(out, layer);
@@ -512,11 +520,7 @@ impl Pipeline {
     }
 }
 
-fn best_per_layer(
-    layer: usize,
-    matches: &[TomtomMatch],
-    db: &Database,
-) -> Vec<(usize, String, String, String, f64)> {
+fn best_per_layer(layer: usize, matches: &[TomtomMatch], db: &Database) -> Vec<BestMatch> {
     let mut v: Vec<&TomtomMatch> = matches.iter().collect();
     v.sort_by(|a, b| {
         a.q_value
@@ -534,13 +538,13 @@ fn best_per_layer(
                 .find(|d| d.id == *m.target_id)
                 .and_then(|d| d.name.clone())
                 .unwrap_or_default();
-            (
+            BestMatch {
                 layer,
-                m.query_id.to_string(),
-                m.target_id.to_string(),
-                name,
-                m.q_value,
-            )
+                segment: m.query_id.to_string(),
+                target_id: m.target_id.to_string(),
+                target_name: name,
+                q_value: m.q_value,
+            }
         })
         .collect()
 }

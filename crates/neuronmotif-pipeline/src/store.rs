@@ -60,7 +60,7 @@ impl SampleStore for DiskStore {
         }
         let bytes = std::fs::read(&p).map_err(|source| SampleError::Io {
             path: p.display().to_string(),
-            source,
+            error: source,
         })?;
         let st = SafeTensors::deserialize(&bytes).map_err(|e| {
             err(

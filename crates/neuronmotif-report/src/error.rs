@@ -13,13 +13,12 @@ use thiserror::Error;
 #[non_exhaustive]
 pub enum ReportError {
     /// The operating system failed to read, write, list or rename.
-    #[error("{}: {source}", path.display())]
+    #[error("{}: {error}", path.display())]
     Io {
         /// The file or directory.
         path: PathBuf,
-        /// The underlying error.
-        #[source]
-        source: std::io::Error,
+        /// The underlying error (shown in the message, not returned as a source).
+        error: std::io::Error,
     },
     /// A file the report cannot do without.
     #[error("{}: not found: {what}", path.display())]

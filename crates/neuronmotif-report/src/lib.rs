@@ -116,7 +116,7 @@ pub type Result<T, E = ReportError> = std::result::Result<T, E>;
 pub(crate) fn write_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
     let io = |source| ReportError::Io {
         path: path.to_path_buf(),
-        source,
+        error: source,
     };
     let name = path
         .file_name()

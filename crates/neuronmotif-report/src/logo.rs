@@ -606,7 +606,7 @@ pub fn write_logos(
     let out_dir = out_dir.as_ref();
     std::fs::create_dir_all(out_dir).map_err(|source| ReportError::Io {
         path: out_dir.to_path_buf(),
-        source,
+        error: source,
     })?;
     let mut used = HashSet::new();
     let mut paths = Vec::with_capacity(motifs.len());

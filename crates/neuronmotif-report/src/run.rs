@@ -156,7 +156,7 @@ impl LayerReport {
 fn read_text(path: &Path) -> Result<String> {
     std::fs::read_to_string(path).map_err(|source| ReportError::Io {
         path: path.to_path_buf(),
-        source,
+        error: source,
     })
 }
 
@@ -195,12 +195,12 @@ impl RunReport {
         let mut layer_dirs = Vec::new();
         let entries = std::fs::read_dir(&dir).map_err(|source| ReportError::Io {
             path: dir.clone(),
-            source,
+            error: source,
         })?;
         for entry in entries {
             let entry = entry.map_err(|source| ReportError::Io {
                 path: dir.clone(),
-                source,
+                error: source,
             })?;
             let name = entry.file_name();
             let Some(num) = name.to_str().and_then(|n| n.strip_prefix("layer")) else {

@@ -32,12 +32,12 @@ pub enum SampleError {
         message: String,
     },
     /// An I/O failure on a layer table.
-    #[error("{path}: {source}")]
+    #[error("{path}: {error}")]
     Io {
         /// The file.
         path: String,
-        /// The OS error.
-        source: std::io::Error,
+        /// The OS error (shown in the message, not returned as a source).
+        error: std::io::Error,
     },
     /// The work was cancelled through the progress hook.
     #[error("cancelled")]

@@ -244,7 +244,7 @@ impl LayerTable {
     pub fn save(&self, path: &Path) -> Result<(), SampleError> {
         std::fs::write(path, self.to_bytes()?).map_err(|source| SampleError::Io {
             path: path.display().to_string(),
-            source,
+            error: source,
         })
     }
 
@@ -252,7 +252,7 @@ impl LayerTable {
     pub fn load(path: &Path) -> Result<LayerTable, SampleError> {
         let bytes = std::fs::read(path).map_err(|source| SampleError::Io {
             path: path.display().to_string(),
-            source,
+            error: source,
         })?;
         Self::from_bytes(&bytes, &path.display().to_string())
     }

@@ -31,7 +31,9 @@ pub use neuronmotif_report as report;
 pub use neuronmotif_sample as sample;
 pub use neuronmotif_tomtom as tomtom;
 
+pub use neuronmotif_core::{ndarray, rand};
 pub use neuronmotif_pipeline::{
-    matching, run_dir, validation, DiskStore, Error, LayerSummary, Pipeline, PipelineConfig,
-    PipelineProgress, RunJson, RunSummary, MAX_RECEPTIVE_FIELD,
+    matching, run_dir, validation, BestMatch, DiskStore, Error, LayerSummary, Pipeline,
+    PipelineConfig, PipelineProgress, RunJson, RunSummary, MAX_RECEPTIVE_FIELD,
 };
+pub use neuronmotif_sample::Silent;

@@ -43,9 +43,13 @@ impl CountMatrix {
         Ok(m)
     }
 
-    /// Add one sequence (canonical codes, at most `width` long) with a weight.
+    /// Add one sequence with a weight. This is the per-sample hot path of CRM building, so it
+    /// does not validate: `codes` must be canonical (0 = A, 1 = C, 2 = G, 3 = T; only the low
+    /// two bits are read, and debug builds assert it), and positions beyond `width` are
+    /// ignored. Use [`CountMatrix::from_seqs`] for checked input.
     pub fn add_codes(&mut self, codes: &[u8], weight: f64) {
         for (row, &c) in self.counts.outer_iter_mut().zip(codes) {
+            debug_assert!(c < 4, "base code {c} is not 0..=3");
             let mut row = row;
             row[usize::from(c & 3)] += weight;
         }

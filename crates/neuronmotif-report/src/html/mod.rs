@@ -146,14 +146,14 @@ impl RunReport {
 fn create_dir(path: &Path) -> Result<()> {
     std::fs::create_dir_all(path).map_err(|source| ReportError::Io {
         path: path.to_path_buf(),
-        source,
+        error: source,
     })
 }
 
 fn io_error(path: &Path) -> impl FnOnce(std::io::Error) -> ReportError + '_ {
     move |source| ReportError::Io {
         path: path.to_path_buf(),
-        source,
+        error: source,
     }
 }
 
