@@ -130,8 +130,7 @@ pub enum Layer {
     Sigmoid,
 }
 
-/// One line per layer, as `neuronmotif info` lists them: `conv1d "c1" 4 -> 300, kernel 19`,
-/// `maxpool1d 3 (stride 3)`, ...
+/// One line per layer: `conv1d "c1" 4 -> 300, kernel 19`, `maxpool1d 3 (stride 3)`, ...
 impl std::fmt::Display for Layer {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {

@@ -175,7 +175,10 @@ pub fn residual_segments(
                 // Similar database motifs align to one site with slightly different spans and
                 // leave nested remainders: keep the first of each such family.
                 let spans = kept.entry(crm_id).or_default();
-                if spans.iter().any(|s: &Range<usize>| near_copy(s, &(a..b))) {
+                if spans
+                    .iter()
+                    .any(|s: &Range<usize>| near_copy(s, &(a..b), params.min_len))
+                {
                     continue;
                 }
                 spans.push(a..b);
@@ -195,12 +198,13 @@ pub fn residual_segments(
     Ok(out)
 }
 
-/// Whether two column ranges of one CRM share at least 3/4 of their union: the same site cut
-/// a little differently.
-fn near_copy(x: &Range<usize>, y: &Range<usize>) -> bool {
+/// Whether two column ranges of one CRM share at least 3/4 of their union and differ by fewer
+/// columns than a segment (`min_len`): the same site cut a little differently, never one range
+/// plus room for another site.
+fn near_copy(x: &Range<usize>, y: &Range<usize>, min_len: usize) -> bool {
     let shared = x.end.min(y.end).saturating_sub(x.start.max(y.start));
     let union = x.end.max(y.end) - x.start.min(y.start);
-    4 * shared >= 3 * union
+    4 * shared >= 3 * union && union - shared < min_len
 }
 
 /// Compare segments with the database (parallel over segments).
@@ -242,12 +246,15 @@ mod tests {
     }
 
     #[test]
-    fn near_copies_share_three_quarters_of_their_union() {
-        assert!(near_copy(&(0..15), &(0..17)));
-        assert!(near_copy(&(0..15), &(0..20)));
-        assert!(!near_copy(&(0..15), &(0..24)));
-        assert!(!near_copy(&(0..15), &(14..34)));
-        assert!(near_copy(&(3..12), &(3..12)));
+    fn near_copies_share_three_quarters_and_leave_no_room_for_a_site() {
+        assert!(near_copy(&(0..15), &(0..17), 9));
+        assert!(near_copy(&(0..15), &(0..20), 9));
+        assert!(!near_copy(&(0..15), &(0..24), 9));
+        assert!(!near_copy(&(0..15), &(14..34), 9));
+        assert!(near_copy(&(3..12), &(3..12), 9));
+        // 3/4 shared, but the 9 extra columns could hold another site
+        assert!(!near_copy(&(0..27), &(0..36), 9));
+        assert!(near_copy(&(0..27), &(0..35), 9));
     }
 
     /// A CRM narrower than the shortest segment is matched whole when it holds an informative

@@ -1,5 +1,7 @@
 //! Parameters, validated once (linfa style): the algorithm code receives only the `Valid*`
-//! forms and never re-checks. Every default is the original NeuronMotif's constant.
+//! forms and never re-checks. Every numeric default is the original NeuronMotif's constant;
+//! the switches for the documented deviations (`bn_aware_seeding`,
+//! `draw_uninformative_seeds`) default to the fix.
 
 use std::ops::Deref;
 
