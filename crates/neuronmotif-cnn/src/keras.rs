@@ -39,13 +39,15 @@ pub fn import_bytes(bytes: Vec<u8>, path: &Path, alphabet: Alphabet) -> Result<M
     if !hdf5_pure::is_hdf5_bytes(&bytes) {
         return Err(err("not an HDF5 file".into()));
     }
-    if let Some(end) = hdf5_end(&bytes).filter(|&end| end > bytes.len() as u64) {
+    let len = bytes.len() as u64;
+    let file = File::from_bytes(bytes).map_err(|e| err(format!("cannot read HDF5: {e}")))?;
+    // The superblock's end-of-file address is absolute (any user block included).
+    let end = file.superblock().eof_address;
+    if end > len {
         return Err(err(format!(
-            "the file is truncated: it has {} bytes, but its HDF5 superblock says its data run to byte {end} (an interrupted download or copy?)",
-            bytes.len()
+            "the file is truncated: it has {len} bytes, but its HDF5 superblock says its data run to byte {end} (an interrupted download or copy?)"
         )));
     }
-    let file = File::from_bytes(bytes).map_err(|e| err(format!("cannot read HDF5: {e}")))?;
     let root_attrs = file
         .root()
         .attrs()
@@ -165,34 +167,6 @@ pub fn import_bytes(bytes: Vec<u8>, path: &Path, alphabet: Alphabet) -> Result<M
         }
     }
     Model::new(alphabet, input_length, layers).map_err(|e| e.in_file(path))
-}
-
-/// Where an HDF5 file's data end, from its superblock's end-of-file address (an absolute
-/// address: libhdf5 and hdf5-pure store it with any user block included), or `None` when the
-/// superblock cannot be read. A shorter file was cut off.
-fn hdf5_end(bytes: &[u8]) -> Option<u64> {
-    const SIGNATURE: &[u8; 8] = b"\x89HDF\r\n\x1a\n";
-    // The superblock sits at 0, 512, 1024, 2048, ... (after an optional user block).
-    let at = std::iter::once(0)
-        .chain((9..40).map(|p| 1usize << p))
-        .take_while(|&a| a + 8 <= bytes.len())
-        .find(|&a| &bytes[a..a + 8] == SIGNATURE)?;
-    let uint = |pos: usize, size: usize| -> Option<u64> {
-        let b = bytes.get(pos..pos.checked_add(size)?)?;
-        matches!(size, 2 | 4 | 8)
-            .then(|| b.iter().rev().fold(0u64, |v, &x| (v << 8) | u64::from(x)))
-    };
-    let (offsets, base_at) = match *bytes.get(at + 8)? {
-        // version 0/1: sizes at 13; base address at 24 (28 in version 1)
-        0 => (usize::from(*bytes.get(at + 13)?), at + 24),
-        1 => (usize::from(*bytes.get(at + 13)?), at + 28),
-        // version 2/3: sizes at 9; base address at 12
-        2 | 3 => (usize::from(*bytes.get(at + 9)?), at + 12),
-        _ => return None,
-    };
-    // base address, then the superblock extension (v2/3) or free-space (v0/1) address, then
-    // the end-of-file address
-    uint(base_at + 2 * offsets, offsets)
 }
 
 /// One Keras layer of the chain.
@@ -414,38 +388,4 @@ fn read_weight(
         ));
     }
     Ok((shape, data))
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    /// The superblock's end is the file's length, with or without a user block before it.
-    #[test]
-    fn hdf5_end_is_the_file_length() {
-        for user_block in [0u64, 512, 4096] {
-            let mut b = hdf5_pure::FileBuilder::new();
-            if user_block > 0 {
-                b.with_userblock(user_block);
-            }
-            b.set_attr("x", hdf5_pure::AttrValue::F64(1.0));
-            let bytes = b.finish().unwrap();
-            assert_eq!(
-                hdf5_end(&bytes),
-                Some(bytes.len() as u64),
-                "user block {user_block}"
-            );
-            assert_eq!(
-                hdf5_end(&bytes[..bytes.len() - 1]),
-                Some(bytes.len() as u64)
-            );
-        }
-        let demo = std::fs::read(concat!(
-            env!("CARGO_MANIFEST_DIR"),
-            "/../../testdata/demo/model.h5"
-        ))
-        .unwrap();
-        assert_eq!(hdf5_end(&demo), Some(demo.len() as u64));
-        assert_eq!(hdf5_end(b"\x89HDF\r\n\x1a\n"), None);
-    }
 }

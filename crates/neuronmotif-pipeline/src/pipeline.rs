@@ -456,12 +456,7 @@ impl Pipeline {
             segments: (segments.len(), matched_segments),
             wall_s: t0.elapsed().as_secs_f64(),
         };
-        let table = LayerTable {
-            layer,
-            rf: sub.input_len(),
-            neurons: channels,
-            crms,
-        };
+        let table = LayerTable::new(&sub, crms);
         Ok((summary, table, best))
     }
 

@@ -65,12 +65,7 @@ fn main() {
             crms.extend(r.crms);
         }
         println!("layer {layer}: {:.2} s", t.elapsed().as_secs_f64());
-        prev = Some(LayerTable {
-            layer,
-            rf: sub.input_len(),
-            neurons: sub.channels(),
-            crms,
-        });
+        prev = Some(LayerTable::new(&sub, crms));
     }
     println!("total {:.2} s", t_all.elapsed().as_secs_f64());
 }

@@ -103,12 +103,7 @@ fn main() {
                 }
                 crms_all.extend(weighted);
             }
-            prev = Some(LayerTable {
-                layer,
-                rf: sub.input_len(),
-                neurons: sub.channels(),
-                crms: crms_all,
-            });
+            prev = Some(LayerTable::new(&sub, crms_all));
         }
     }
     let f = FIRST.with(|f| f.borrow().clone());

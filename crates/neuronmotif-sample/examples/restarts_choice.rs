@@ -88,11 +88,6 @@ fn main() {
                 .map(|(k, s)| decouple_neuron(&ctx, k, s, 1).unwrap())
                 .collect(),
         };
-        prev = Some(LayerTable {
-            layer,
-            rf: sub.input_len(),
-            neurons: sub.channels(),
-            crms: crms.into_iter().flatten().collect(),
-        });
+        prev = Some(LayerTable::new(&sub, crms.into_iter().flatten().collect()));
     }
 }

@@ -31,6 +31,17 @@ pub struct LayerTable {
 }
 
 impl LayerTable {
+    /// The table of the layer `sub` ends at: its conv layer, receptive field and neuron count
+    /// are the substructure's.
+    pub fn new(sub: &neuronmotif_cnn::Substructure, crms: Vec<Crm>) -> LayerTable {
+        LayerTable {
+            layer: sub.layer(),
+            rf: sub.input_len(),
+            neurons: sub.channels(),
+            crms,
+        }
+    }
+
     /// The CRMs of each neuron (index = neuron).
     pub fn by_neuron(&self) -> Vec<Vec<&Crm>> {
         let mut out = vec![Vec::new(); self.neurons];

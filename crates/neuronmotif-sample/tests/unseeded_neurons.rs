@@ -4,7 +4,9 @@
 
 use neuronmotif_cnn::testing::random_model;
 use neuronmotif_cnn::{Layer, Model};
-use neuronmotif_sample::*;
+use neuronmotif_sample::{NeuronResult, SamplingMode};
+
+mod common;
 
 /// demo2's first two blocks with random weights, then layer-2 neuron 0 made inhibitory
 /// everywhere with bias `bias0` and neuron 1 with bias `bias1` (its batchnorm is left as
@@ -37,52 +39,18 @@ fn model(bias0: f32, bias1: f32) -> Model {
     Model::new(m.alphabet(), None, layers).unwrap()
 }
 
-/// Samples of neurons 0 and 1 of layer 2, seeded from layer 1's CRMs.
+/// Neurons 0 and 1 of layer 2, seeded from layer 1's CRMs.
 fn layer2_samples(model: &Model) -> Vec<NeuronResult> {
-    let sampler = SamplerParams {
-        generations: 5,
-        ..Default::default()
-    }
-    .check()
-    .unwrap();
-    let dec = DecoupleParams {
-        motif_nb: MotifNb::Fixed(1),
-        ..Default::default()
-    }
-    .check()
-    .unwrap();
-    let mut prev: Option<LayerTable> = None;
-    let mut out = Vec::new();
-    for layer in 1..=2 {
-        let sub = model.substructure(layer).unwrap();
-        let seeds = prev.as_ref().map(|t| SeedSource::new(t, &sampler));
-        let ctx = LayerContext {
-            sub: &sub,
-            geometry: model.geometry(),
-            seeds: seeds.as_ref(),
-            sampler: &sampler,
-            decouple: &dec,
-            seed: 3,
-        };
-        let neurons: Vec<usize> = if layer == 1 {
-            (0..sub.channels()).collect()
+    let params = common::quick_params();
+    let picks = |layer, channels| {
+        if layer == 1 {
+            (0..channels).collect()
         } else {
             vec![0, 1]
-        };
-        let r = explain_layer(&ctx, &neurons, &MemoryStore::default(), &Silent).unwrap();
-        if layer == 1 {
-            let crms = r.neurons.iter().flat_map(|n| n.crms.clone()).collect();
-            prev = Some(LayerTable {
-                layer,
-                rf: sub.input_len(),
-                neurons: sub.channels(),
-                crms,
-            });
-        } else {
-            out = r.neurons;
         }
-    }
-    out
+    };
+    let mut layers = common::explain_layers(model, 2, &params, 3, picks);
+    layers.pop().unwrap().neurons
 }
 
 #[test]
