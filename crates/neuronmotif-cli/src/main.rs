@@ -130,6 +130,10 @@ struct RunArgs {
     /// Keep per-neuron sample files after each layer.
     #[arg(long)]
     keep_samples: bool,
+    /// This process's share K/N (0-based) of a run spread over N processes or machines that
+    /// share --out; start all N with the same arguments (docs/run-directory.md).
+    #[arg(long, value_name = "K/N")]
+    shard: Option<String>,
     /// Print nothing but errors.
     #[arg(long, short)]
     quiet: bool,
@@ -345,6 +349,7 @@ fn demo(
         threads,
         alphabet: None,
         keep_samples: false,
+        shard: None,
         quiet,
     })
 }
@@ -401,6 +406,11 @@ fn run(args: RunArgs) -> Result<()> {
     config.seed = args.seed;
     config.threads = args.threads;
     config.keep_samples = args.keep_samples;
+    config.shard = args
+        .shard
+        .as_deref()
+        .map(|s| s.parse::<neuronmotif::pipeline::Shard>())
+        .transpose()?;
     let pipeline = Pipeline::new(config)?;
     if let (Some(r), false) = (&pipeline.config().neurons, args.quiet) {
         for l in pipeline.layers() {

@@ -112,6 +112,18 @@ impl PipelineProgress for Bars {
         }
     }
 
+    fn waiting(&self, layer: usize, what: &str) {
+        // a line, not a bar message: cluster jobs log to files, where bars are hidden
+        self.println(format!("layer {layer}: waiting for {what}"));
+    }
+
+    fn layer_from_leader(&self, layer: usize) {
+        self.finish();
+        self.println(format!(
+            "layer {layer}: this shard's neurons done; layer written by shard 0"
+        ));
+    }
+
     fn layer_finished(&self, s: &LayerSummary) {
         self.finish();
         self.println(format!(

@@ -25,6 +25,15 @@ fn model(dir: &Path) -> PathBuf {
     p
 }
 
+/// The bundled demo model and JASPAR subset.
+fn demo_inputs() -> (PathBuf, PathBuf) {
+    let data = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../testdata");
+    (
+        data.join("demo/model.safetensors"),
+        data.join("jaspar/JASPAR2024_demo_subset.meme"),
+    )
+}
+
 /// Every result file of layers 1..=`layers` (`matches.tsv` too when a database was given).
 fn outputs(dir: &Path, layers: usize, matches: bool) -> Vec<(String, Vec<u8>)> {
     let mut v = Vec::new();
@@ -99,9 +108,7 @@ fn run_writes_the_run_directory() {
 fn interrupted_run_resumes_to_identical_bytes() {
     // The bundled demo model and database, two layers and six neurons each to stay quick.
     let t = tempfile::tempdir().unwrap();
-    let data = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../testdata");
-    let m = data.join("demo/model.safetensors");
-    let db = data.join("jaspar/JASPAR2024_demo_subset.meme");
+    let (m, db) = demo_inputs();
     let common = [
         "--layers",
         "1..=2",
@@ -192,6 +199,64 @@ fn interrupted_run_resumes_to_identical_bytes() {
 }
 
 #[test]
+fn two_shard_processes_write_what_one_process_writes() {
+    let t = tempfile::tempdir().unwrap();
+    let (m, db) = demo_inputs();
+    let args = |out: &Path| -> Vec<String> {
+        [
+            "run",
+            m.to_str().unwrap(),
+            "--out",
+            out.to_str().unwrap(),
+            "--layers",
+            "1..=2",
+            "--neurons",
+            "0..6",
+            "--db",
+            db.to_str().unwrap(),
+            "--threads",
+            "1",
+        ]
+        .iter()
+        .map(|s| s.to_string())
+        .collect()
+    };
+    let one = t.path().join("one");
+    let o = bin().args(args(&one)).arg("--quiet").output().unwrap();
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    // two processes sharing one directory, as two machines sharing a file system would
+    let split = t.path().join("split");
+    let shards: Vec<_> = ["1/2", "0/2"]
+        .iter()
+        .map(|s| {
+            bin()
+                .args(args(&split))
+                .args(["--shard", s])
+                .stdout(Stdio::null())
+                .stderr(Stdio::piped())
+                .spawn()
+                .unwrap()
+        })
+        .collect();
+    let logs: Vec<String> = shards
+        .into_iter()
+        .map(|c| {
+            let o = c.wait_with_output().unwrap();
+            let log = String::from_utf8_lossy(&o.stderr).into_owned();
+            assert!(o.status.success(), "{log}");
+            log
+        })
+        .collect();
+    assert!(
+        logs[0].contains("layer written by shard 0"),
+        "shard 1's log: {}",
+        logs[0]
+    );
+    assert_eq!(outputs(&one, 2, true), outputs(&split, 2, true));
+    assert!(split.join("index.html").exists() && !split.join("layer1/samples").exists());
+}
+
+#[test]
 fn bad_inputs_give_one_clear_line() {
     let t = tempfile::tempdir().unwrap();
     let m = model(t.path());
@@ -227,6 +292,8 @@ fn bad_inputs_give_one_clear_line() {
             "AGCT",
             "this model file declares its input channel order as ACGT",
         ),
+        ("--shard", "2/2", "K in 0..N"),
+        ("--shard", "1-of-2", "expected K/N"),
     ] {
         check(&["run", ms, "--out", os, option, value], needle);
     }

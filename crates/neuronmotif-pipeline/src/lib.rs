@@ -23,6 +23,7 @@ mod error;
 pub mod matching;
 mod pipeline;
 pub mod run_dir;
+mod shard;
 mod store;
 pub mod validation;
 
@@ -31,4 +32,5 @@ pub use pipeline::{
     BestMatch, Pipeline, PipelineConfig, PipelineProgress, RunSummary, MAX_RECEPTIVE_FIELD,
 };
 pub use run_dir::{LayerSummary, RunJson};
+pub use shard::{Shard, ShardError};
 pub use store::DiskStore;

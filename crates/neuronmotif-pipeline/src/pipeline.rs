@@ -4,16 +4,18 @@
 use std::collections::BTreeMap;
 use std::ops::{Range, RangeInclusive};
 use std::path::{Path, PathBuf};
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use neuronmotif_cnn::Model;
 use neuronmotif_core::Alphabet;
 use neuronmotif_field::LayerPlan;
 use neuronmotif_sample::{
-    explain_layer, DecoupleParams, LayerContext, LayerTable, MotifNb, Progress, SamplerParams,
-    SamplingMode, SeedSource,
+    decide_layer_with, demix_round, explain_layer, motif_nb_bounds, sample_and_demix,
+    DecoupleParams, LayerContext, LayerResult, LayerTable, MotifNb, NeuronResult, Progress,
+    SampleError, SamplerParams, SamplingMode, SeedSource,
 };
 use neuronmotif_tomtom::{TomtomMatch, TomtomParams};
+use rayon::prelude::*;
 
 use crate::matching::{
     crm_segments, match_segments, matched_targets, residual_segments, CrmOrigin, Database,
@@ -21,6 +23,7 @@ use crate::matching::{
 use crate::run_dir::{
     atomic_write, crm_motifs, crms_tsv, layer_dir, meme_text, routes_tsv, LayerSummary, RunJson,
 };
+use crate::shard::{load_result, result_path, save_result, Shard};
 use crate::store::DiskStore;
 use crate::Error;
 
@@ -63,6 +66,12 @@ pub struct PipelineConfig {
     pub decouple: DecoupleParams,
     /// Keep the per-neuron sample files after a layer completes.
     pub keep_samples: bool,
+    /// This process's share of a run spread over several processes or machines that share
+    /// the run directory (`None`: the whole run). Every shard is started with the same
+    /// configuration; see [`Shard`].
+    pub shard: Option<Shard>,
+    /// How often a shard looks for the others' files while it waits (default 2 s).
+    pub poll: Duration,
 }
 
 impl PipelineConfig {
@@ -91,6 +100,8 @@ impl PipelineConfig {
             sampler: SamplerParams::default(),
             decouple: DecoupleParams::default(),
             keep_samples: false,
+            shard: None,
+            poll: Duration::from_secs(2),
         }
     }
 }
@@ -105,6 +116,11 @@ pub trait PipelineProgress: Progress {
     fn matching(&self, _layer: usize, _segments: usize) {}
     /// Layer finished.
     fn layer_finished(&self, _summary: &LayerSummary) {}
+    /// A shard waits for the others (`what` says for what); called when that changes and at
+    /// least once a minute.
+    fn waiting(&self, _layer: usize, _what: &str) {}
+    /// A shard other than the leader found the layer written by the leader.
+    fn layer_from_leader(&self, _layer: usize) {}
 }
 
 impl PipelineProgress for neuronmotif_sample::Silent {}
@@ -246,6 +262,15 @@ impl Pipeline {
         let t0 = Instant::now();
         let out = &self.config.out;
         std::fs::create_dir_all(out).map_err(|e| Error::file(out, e))?;
+        let leader = self.config.shard.is_none_or(|s| s.is_leader());
+        if !leader {
+            // the leader writes run.json; nothing is written here before it vouches for the
+            // directory
+            self.wait_until(0, progress, || {
+                Ok((!out.join("run.json").exists())
+                    .then(|| "run.json from shard 0 (the leader)".to_string()))
+            })?;
+        }
         let prior = RunJson::read(out)?;
         if let Some(p) = &prior {
             if p.fingerprint != self.fingerprint {
@@ -256,7 +281,9 @@ impl Pipeline {
             }
         }
         let mut run = self.run_json(prior.map(|p| p.results).unwrap_or_default());
-        run.write(out)?;
+        if leader {
+            run.write(out)?;
+        }
         let sampler = self.config.sampler.clone().check()?;
         let decouple_of = |layer: usize| {
             DecoupleParams {
@@ -289,17 +316,35 @@ impl Pipeline {
                 prev = Some(self.load_table(&table_path, layer)?);
                 continue;
             }
-            let (summary, table, layer_best) = self.run_layer(
+            let Some((summary, table, layer_best)) = self.run_layer(
                 layer,
                 prev.as_ref(),
                 &sampler,
                 &decouple_of(layer)?,
                 progress,
-            )?;
+            )?
+            else {
+                // a shard's part is done: the leader decides the layer and writes its table
+                self.wait_until(layer, progress, || {
+                    Ok((!table_path.exists())
+                        .then(|| format!("layer {layer}'s table from shard 0 (the leader)")))
+                })?;
+                progress.layer_from_leader(layer);
+                prev = Some(self.load_table(&table_path, layer)?);
+                continue;
+            };
             table.save(&table_path).map_err(|e| Error::RunDir {
                 path: table_path.clone(),
                 message: e.to_string(),
             })?;
+            // Samples go only once the table is there: a shard that finds them gone while it
+            // reads a round's results then also finds the layer written.
+            if !self.config.keep_samples {
+                let samples = dir.join("samples");
+                DiskStore::new(&samples, 0)
+                    .remove()
+                    .map_err(|e| Error::file(&samples, e))?;
+            }
             run.results.retain(|r| r.layer != layer);
             run.results.push(summary.clone());
             run.results.sort_by_key(|r| r.layer);
@@ -307,6 +352,16 @@ impl Pipeline {
             progress.layer_finished(&summary);
             best.extend(layer_best);
             prev = Some(table);
+        }
+        if !leader {
+            // the leader writes the run's summary and report
+            return Ok(RunSummary {
+                out: out.clone(),
+                layers: RunJson::read(out)?.map(|r| r.results).unwrap_or_default(),
+                best_matches: best,
+                report: out.join("index.html"),
+                total_s: t0.elapsed().as_secs_f64(),
+            });
         }
         run.status = "complete".into();
         run.total_s = t0.elapsed().as_secs_f64();
@@ -352,7 +407,7 @@ impl Pipeline {
         sampler: &neuronmotif_sample::ValidSamplerParams,
         decouple: &neuronmotif_sample::ValidDecoupleParams,
         progress: &dyn PipelineProgress,
-    ) -> Result<(LayerSummary, LayerTable, Vec<BestMatch>), Error> {
+    ) -> Result<Option<(LayerSummary, LayerTable, Vec<BestMatch>)>, Error> {
         let t0 = Instant::now();
         let out = &self.config.out;
         let dir = layer_dir(out, layer);
@@ -362,8 +417,8 @@ impl Pipeline {
             None => (0..channels).collect(),
             Some(r) => (r.start..r.end.min(channels)).collect(),
         };
-        let store = DiskStore::new(&dir.join("samples"), sub.input_len());
-        progress.layer_started(layer, neurons.len(), store.count(&neurons));
+        let samples_dir = dir.join("samples");
+        let store = DiskStore::new(&samples_dir, sub.input_len());
         let seeds = prev.map(|t| SeedSource::new(t, sampler));
         let ctx = LayerContext {
             sub: &sub,
@@ -373,7 +428,16 @@ impl Pipeline {
             decouple,
             seed: self.config.seed,
         };
-        let result = explain_layer(&ctx, &neurons, &store, progress)?;
+        let result = match self.config.shard {
+            None => {
+                progress.layer_started(layer, neurons.len(), store.count(&neurons));
+                explain_layer(&ctx, &neurons, &store, progress)?
+            }
+            Some(shard) => match self.shard_layer(&ctx, &neurons, shard, &store, progress)? {
+                Some(result) if shard.is_leader() => result,
+                _ => return Ok(None),
+            },
+        };
         let crms: Vec<_> = result
             .neurons
             .iter()
@@ -432,11 +496,6 @@ impl Pipeline {
         }
         atomic_write(&dir.join("segments.meme"), meme_text(&segments)?.as_bytes())?;
         let matching_s = t_match.elapsed().as_secs_f64();
-        if !self.config.keep_samples {
-            store
-                .remove()
-                .map_err(|e| Error::file(&dir.join("samples"), e))?;
-        }
         let summary = LayerSummary {
             layer,
             rf: sub.input_len(),
@@ -457,7 +516,103 @@ impl Pipeline {
             wall_s: t0.elapsed().as_secs_f64(),
         };
         let table = LayerTable::new(&sub, crms);
-        Ok((summary, table, best))
+        Ok(Some((summary, table, best)))
+    }
+
+    /// A shard's part of a layer: its neurons sampled and demixed, each demixing round's
+    /// results gathered from every shard, and the layer decided from them exactly as
+    /// [`explain_layer`] decides it. `None` when a shard other than the leader finds the
+    /// layer already written (it may finish a round after the leader has moved on).
+    fn shard_layer(
+        &self,
+        ctx: &LayerContext<'_>,
+        neurons: &[usize],
+        shard: Shard,
+        store: &DiskStore,
+        progress: &dyn PipelineProgress,
+    ) -> Result<Option<LayerResult>, Error> {
+        let layer = ctx.sub.layer();
+        let rf = ctx.sub.input_len();
+        let samples_dir = store.dir().to_path_buf();
+        let table_path = layer_dir(&self.config.out, layer).join("table.safetensors");
+        let (first, _) = motif_nb_bounds(ctx)?;
+        let path = |k: usize, m: u32| result_path(&samples_dir, k, m);
+        // A shard restarted late may find the layer written (and its samples gone) while it
+        // works; it must not start the layer's samples again then.
+        let written = || !shard.is_leader() && table_path.exists();
+        let own: Vec<usize> = shard.own(neurons).collect();
+        let done = own.iter().filter(|&&k| path(k, first).exists()).count();
+        progress.layer_started(layer, own.len(), done);
+        own.par_iter()
+            .filter(|&&k| !path(k, first).exists() && !written())
+            .try_for_each(|&k| -> Result<(), Error> {
+                let r = sample_and_demix(ctx, k, store, progress)?;
+                save_result(&path(k, first), &r, rf)
+            })?;
+        // Every shard follows the rounds (each decides the same from the same results);
+        // a shard other than the leader may find the layer written while it gathers.
+        let gather = |m: u32| -> Result<Vec<NeuronResult>, Round> {
+            self.wait_until(layer, progress, || {
+                Ok(if written() {
+                    None
+                } else {
+                    missing_results(&samples_dir, neurons, shard, m)
+                })
+            })?;
+            if written() {
+                return Err(Round::Written);
+            }
+            neurons
+                .iter()
+                .map(|&k| load_result(&path(k, m), layer, k, rf))
+                .collect::<Result<Vec<_>, _>>()
+                .map_err(|e| if written() { Round::Written } else { e.into() })
+        };
+        let decided = gather(first).and_then(|results| {
+            decide_layer_with(ctx, results, |m, prev| -> Result<_, Round> {
+                prev.par_iter()
+                    .enumerate()
+                    .filter(|&(pos, r)| {
+                        shard.owner_of(pos) == shard.index
+                            && !path(r.neuron, m).exists()
+                            && !written()
+                    })
+                    .try_for_each(|(_, r)| -> Result<(), Error> {
+                        let next = demix_round(ctx, r, m, store)?;
+                        save_result(&path(r.neuron, m), &next, rf)
+                    })?;
+                gather(m)
+            })
+        });
+        match decided {
+            Ok(result) => Ok(Some(result)),
+            Err(Round::Written) => Ok(None),
+            Err(Round::Failed(e)) => Err(*e),
+        }
+    }
+
+    /// Poll until `pending` says nothing is missing; `pending` describes what is awaited.
+    fn wait_until(
+        &self,
+        layer: usize,
+        progress: &dyn PipelineProgress,
+        mut pending: impl FnMut() -> Result<Option<String>, Error>,
+    ) -> Result<(), Error> {
+        let mut last: Option<(String, Instant)> = None;
+        while let Some(what) = pending()? {
+            if progress.cancelled() {
+                return Err(SampleError::Cancelled.into());
+            }
+            let say = last
+                .as_ref()
+                .is_none_or(|(w, t)| *w != what || t.elapsed() >= Duration::from_secs(60));
+            if say {
+                progress.waiting(layer, &what);
+                last = Some((what, Instant::now()));
+            }
+            std::thread::sleep(self.config.poll);
+        }
+        Ok(())
     }
 
     fn run_json(&self, results: Vec<LayerSummary>) -> RunJson {
@@ -513,6 +668,58 @@ impl Pipeline {
             total_s: 0.0,
         }
     }
+}
+
+/// How a shard's demixing round ended early.
+enum Round {
+    /// The leader wrote the layer (only a shard other than the leader sees this).
+    Written,
+    /// A real error.
+    Failed(Box<Error>),
+}
+
+impl From<Error> for Round {
+    fn from(e: Error) -> Round {
+        Round::Failed(Box::new(e))
+    }
+}
+
+impl From<SampleError> for Round {
+    fn from(e: SampleError) -> Round {
+        Round::Failed(Box::new(e.into()))
+    }
+}
+
+/// What a shard still waits for: the neurons without a result of round `m`, by shard.
+fn missing_results(samples_dir: &Path, neurons: &[usize], shard: Shard, m: u32) -> Option<String> {
+    // one directory listing per poll, not one lookup per neuron (shared file systems)
+    let present: std::collections::HashSet<std::ffi::OsString> = std::fs::read_dir(samples_dir)
+        .map(|d| d.filter_map(|e| e.ok().map(|e| e.file_name())).collect())
+        .unwrap_or_default();
+    let mut by_shard: BTreeMap<usize, Vec<usize>> = BTreeMap::new();
+    for (pos, &k) in neurons.iter().enumerate() {
+        let name = result_path(samples_dir, k, m);
+        if !name.file_name().is_some_and(|n| present.contains(n)) {
+            by_shard.entry(shard.owner_of(pos)).or_default().push(k);
+        }
+    }
+    if by_shard.is_empty() {
+        return None;
+    }
+    let missing: usize = by_shard.values().map(Vec::len).sum();
+    let parts: Vec<String> = by_shard
+        .iter()
+        .map(|(s, ks)| {
+            let shown: Vec<String> = ks.iter().take(5).map(|k| format!("N{k}")).collect();
+            let more = if ks.len() > 5 { ", ..." } else { "" };
+            format!("shard {s}/{}: {}{more}", shard.count, shown.join(", "))
+        })
+        .collect();
+    Some(format!(
+        "{missing} of {} neurons' motif_nb {m} results ({})",
+        neurons.len(),
+        parts.join("; ")
+    ))
 }
 
 fn best_per_layer(layer: usize, matches: &[TomtomMatch], db: &Database) -> Vec<BestMatch> {

@@ -27,6 +27,11 @@ impl DiskStore {
         }
     }
 
+    /// The directory.
+    pub fn dir(&self) -> &Path {
+        &self.dir
+    }
+
     fn path(&self, neuron: usize) -> PathBuf {
         self.dir.join(format!("N{neuron}.samples"))
     }

@@ -38,7 +38,10 @@ mod table;
 
 pub use crm::{binned_ppm, route_purity, Crm, RouteSummary};
 pub use error::SampleError;
-pub use layer::{explain_layer, layer_accepts, LayerResult, MemoryStore, SampleStore};
+pub use layer::{
+    decide_layer, decide_layer_with, demix_round, explain_layer, layer_accepts, motif_nb_bounds,
+    sample_and_demix, LayerResult, MemoryStore, SampleStore,
+};
 pub use neuron::{
     consensus_ratio, decouple_neuron, explain_neuron, sample_neuron, LayerContext, NeuronResult,
 };

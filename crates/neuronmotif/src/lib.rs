@@ -34,6 +34,6 @@ pub use neuronmotif_tomtom as tomtom;
 pub use neuronmotif_core::{ndarray, rand};
 pub use neuronmotif_pipeline::{
     matching, run_dir, validation, BestMatch, DiskStore, Error, LayerSummary, Pipeline,
-    PipelineConfig, PipelineProgress, RunJson, RunSummary, MAX_RECEPTIVE_FIELD,
+    PipelineConfig, PipelineProgress, RunJson, RunSummary, Shard, MAX_RECEPTIVE_FIELD,
 };
 pub use neuronmotif_sample::Silent;

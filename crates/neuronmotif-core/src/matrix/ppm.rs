@@ -41,6 +41,25 @@ impl Ppm {
         Ok(Ppm { probs })
     }
 
+    /// Rebuild a PPM from values a [`Ppm`] held before (saved to disk and read back), keeping
+    /// every bit: [`Ppm::new`] divides each row by its sum, which can move a last bit, and a
+    /// run split across machines must give the same bytes as one run on one machine. Rows
+    /// must still be valid probabilities summing to 1 within 1e-6.
+    pub fn from_stored(probs: Array2<f64>) -> Result<Ppm> {
+        check_entries(probs.view())?;
+        for (pos, row) in probs.outer_iter().enumerate() {
+            let sum = row.sum();
+            if (sum - 1.0).abs() > STRICT_TOLERANCE {
+                return Err(CoreError::RowSum {
+                    pos,
+                    sum,
+                    tolerance: STRICT_TOLERANCE,
+                });
+            }
+        }
+        Ok(Ppm { probs })
+    }
+
     /// Normalise non-negative weights (counts, activation-weighted sums) per position.
     pub fn from_weights(mut weights: Array2<f64>) -> Result<Ppm> {
         check_entries(weights.view())?;
@@ -285,6 +304,20 @@ mod tests {
         let e = Ppm::new(array![[0.5, 0.6, 0.0, 0.0]]).unwrap_err();
         assert!(matches!(e, CoreError::RowSum { pos: 0, .. }));
         assert!(Ppm::new(array![[0.5, 0.5, 0.0]]).is_err());
+    }
+
+    #[test]
+    fn stored_rows_keep_their_bits() {
+        let rows = array![[0.25, 0.25, 0.25, 0.250_000_1], [0.1, 0.2, 0.3, 0.4]];
+        let kept = Ppm::from_stored(rows.clone()).unwrap();
+        assert_eq!(kept.view(), rows.view());
+        // `new` divides by the row sum, which moves the first row
+        assert_ne!(Ppm::new(rows).unwrap().view()[[0, 3]], 0.250_000_1);
+        assert!(matches!(
+            Ppm::from_stored(array![[0.5, 0.5, 0.1, 0.0]]),
+            Err(CoreError::RowSum { pos: 0, .. })
+        ));
+        assert!(Ppm::from_stored(array![[0.5, f64::NAN, 0.0, 0.5]]).is_err());
     }
 
     #[test]

@@ -1,0 +1,167 @@
+//! Claim: a run spread over shards (`PipelineConfig::shard`, `neuronmotif run --shard K/N`)
+//! writes the same bytes as one process, including a layer whose automatic motif_nb needs a
+//! second demixing round; shards refuse a run directory made with other parameters.
+//!
+//! The shards here are threads of one test process sharing a temporary directory, which is
+//! what processes on several machines sharing a file system see too: they meet only through
+//! the run directory's files.
+
+#![allow(clippy::unwrap_used)]
+
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use neuronmotif_pipeline::{Pipeline, PipelineConfig, RunJson, Shard};
+use neuronmotif_sample::Silent;
+
+fn testdata() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../../testdata")
+}
+
+fn config(out: &Path) -> PipelineConfig {
+    let mut c = PipelineConfig::new(testdata().join("planted/flexible_gap.safetensors"), out);
+    c.db = Some(testdata().join("jaspar/JASPAR2024_demo_subset.meme"));
+    c.poll = Duration::from_millis(10);
+    // a bar no layer reaches: layer 2 (behind a pool) then tries motif_nb 1, 2 and 3 and
+    // keeps the best, so rounds after the first are shared out too
+    c.decouple.accept_ratio = 1.0;
+    c
+}
+
+/// Every file of every layer folder, and the layer list of run.json.
+fn layer_files(dir: &Path) -> Vec<(String, Vec<u8>)> {
+    let mut files = Vec::new();
+    for layer in std::fs::read_dir(dir).unwrap() {
+        let layer = layer.unwrap().path();
+        if !layer.is_dir()
+            || !layer
+                .file_name()
+                .unwrap()
+                .to_string_lossy()
+                .starts_with("layer")
+        {
+            continue;
+        }
+        for f in std::fs::read_dir(&layer).unwrap() {
+            let f = f.unwrap().path();
+            let name = f.strip_prefix(dir).unwrap().display().to_string();
+            let bytes = if f.is_dir() {
+                b"<dir>".to_vec()
+            } else {
+                std::fs::read(&f).unwrap()
+            };
+            files.push((name, bytes));
+        }
+    }
+    files.sort();
+    files
+}
+
+#[test]
+fn shards_write_what_one_process_writes() {
+    let one = tempfile::tempdir().unwrap();
+    let mut c = config(one.path());
+    c.threads = Some(2);
+    let single = Pipeline::new(c).unwrap().run(&Silent).unwrap();
+    let layer2 = &single.layers[1];
+    assert_eq!(
+        layer2.motif_nb_tried.len(),
+        3,
+        "the test needs a layer decided after three rounds: {:?}",
+        layer2.motif_nb_tried
+    );
+
+    let split = tempfile::tempdir().unwrap();
+    let n = 3;
+    let errors: Vec<Option<String>> = std::thread::scope(|s| {
+        let handles: Vec<_> = (0..n)
+            .map(|k| {
+                let mut c = config(split.path());
+                c.threads = Some(1);
+                c.shard = Some(Shard::new(k, n).unwrap());
+                s.spawn(move || match Pipeline::new(c) {
+                    Ok(p) => p.run(&Silent).err().map(|e| e.to_string()),
+                    Err(e) => Some(e.to_string()),
+                })
+            })
+            .collect();
+        handles.into_iter().map(|h| h.join().unwrap()).collect()
+    });
+    for (k, e) in errors.iter().enumerate() {
+        assert!(e.is_none(), "shard {k}: {e:?}");
+    }
+
+    let (a, b) = (layer_files(one.path()), layer_files(split.path()));
+    assert!(a.len() >= 14, "{} files", a.len());
+    assert_eq!(
+        a.iter().map(|f| &f.0).collect::<Vec<_>>(),
+        b.iter().map(|f| &f.0).collect::<Vec<_>>(),
+        "the same files (and no leftover samples or round results)"
+    );
+    for ((name, x), (_, y)) in a.iter().zip(&b) {
+        assert!(x == y, "{name} differs between one process and {n} shards");
+    }
+    let (ra, rb) = (
+        RunJson::read(one.path()).unwrap().unwrap(),
+        RunJson::read(split.path()).unwrap().unwrap(),
+    );
+    assert_eq!(rb.status, "complete");
+    assert_eq!(ra.fingerprint, rb.fingerprint);
+    let decisions = |r: &RunJson| -> Vec<_> {
+        r.results
+            .iter()
+            .map(|l| {
+                (
+                    l.layer,
+                    l.crms,
+                    l.motif_nb,
+                    l.motif_nb_tried.clone(),
+                    l.samples,
+                    l.segments,
+                )
+            })
+            .collect()
+    };
+    assert_eq!(decisions(&ra), decisions(&rb));
+    assert!(split.path().join("index.html").exists());
+}
+
+#[test]
+fn a_shard_refuses_a_directory_of_another_run() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut c = config(dir.path());
+    c.layers = Some(1..=1);
+    Pipeline::new(c).unwrap().run(&Silent).unwrap();
+    let mut other = config(dir.path());
+    other.layers = Some(1..=1);
+    other.seed = 2;
+    other.shard = Some(Shard::new(1, 2).unwrap());
+    let e = Pipeline::new(other)
+        .unwrap()
+        .run(&Silent)
+        .unwrap_err()
+        .to_string();
+    assert!(
+        e.contains("run.json") && e.contains("another model, seed"),
+        "{e}"
+    );
+}
+
+#[test]
+fn shard_arguments_are_checked() {
+    assert_eq!("1/4".parse::<Shard>().unwrap(), Shard::new(1, 4).unwrap());
+    assert_eq!(
+        " 0 / 1 ".trim().parse::<Shard>().unwrap().to_string(),
+        "0/1"
+    );
+    for bad in ["4/4", "0/0", "1", "a/2", "-1/2", "1/2/3"] {
+        let e = bad.parse::<Shard>().unwrap_err().to_string();
+        assert!(e.contains("K/N") || e.contains("0-based"), "{bad}: {e}");
+    }
+    let s = Shard::new(1, 3).unwrap();
+    assert_eq!(
+        s.own(&[10, 11, 12, 13, 14]).collect::<Vec<_>>(),
+        vec![11, 14]
+    );
+    assert!(!s.is_leader() && Shard::new(0, 3).unwrap().is_leader());
+}
