@@ -193,6 +193,11 @@ impl Pipeline {
                 config.model.display()
             )));
         }
+        if config.shard.is_some() && config.poll.is_zero() {
+            return Err(Error::Config(
+                "a sharded run needs a poll interval above zero".into(),
+            ));
+        }
         if let Some(r) = &config.neurons {
             if r.is_empty() {
                 return Err(Error::Config(format!("the neuron range {r:?} is empty")));
@@ -263,12 +268,23 @@ impl Pipeline {
         let out = &self.config.out;
         std::fs::create_dir_all(out).map_err(|e| Error::file(out, e))?;
         let leader = self.config.shard.is_none_or(|s| s.is_leader());
-        if !leader {
-            // the leader writes run.json; nothing is written here before it vouches for the
-            // directory
+        if let Some(shard) = self.config.shard.filter(|s| !s.is_leader()) {
+            // The leader writes run.json; nothing is written here before it vouches for the
+            // directory with this run's fingerprint, layers and shard count (a mismatch may be
+            // a leader that has not yet rewritten an earlier run's file, so it is waited out).
+            let layers: Vec<usize> = self.layers.clone().collect();
             self.wait_until(0, progress, || {
-                Ok((!out.join("run.json").exists())
-                    .then(|| "run.json from shard 0 (the leader)".to_string()))
+                Ok(match RunJson::read(out)? {
+                    None => Some("run.json from shard 0 (the leader)".to_string()),
+                    Some(p) if p.fingerprint != self.fingerprint => None,
+                    Some(p) if p.shards != Some(shard.count()) || p.layers != layers => Some(format!(
+                        "shard 0's run.json to match this shard: it runs layers {:?} over {} shards, this shard layers {layers:?} over {} (every shard needs the same --layers and N)",
+                        p.layers,
+                        p.shards.map_or("no".into(), |n| n.to_string()),
+                        shard.count()
+                    )),
+                    Some(_) => None,
+                })
             })?;
         }
         let prior = RunJson::read(out)?;
@@ -337,21 +353,23 @@ impl Pipeline {
                 path: table_path.clone(),
                 message: e.to_string(),
             })?;
-            // Samples go only once the table is there: a shard that finds them gone while it
-            // reads a round's results then also finds the layer written.
-            if !self.config.keep_samples {
-                let samples = dir.join("samples");
-                DiskStore::new(&samples, 0)
-                    .remove()
-                    .map_err(|e| Error::file(&samples, e))?;
-            }
             run.results.retain(|r| r.layer != layer);
             run.results.push(summary.clone());
             run.results.sort_by_key(|r| r.layer);
             run.write(out)?;
+            // Samples go only once the table is there (a shard that finds them gone while it
+            // reads a round's results then also finds the layer written), and a failure to
+            // remove them (a shared file system's busy files) does not fail the run.
+            if !self.config.keep_samples {
+                let _ = DiskStore::new(&dir.join("samples"), 0).remove();
+            }
             progress.layer_finished(&summary);
             best.extend(layer_best);
-            prev = Some(table);
+            // The next layer is seeded from the table as saved (f32), not from the f64 one in
+            // memory, so that a resumed run and the other shards, which can only read it back,
+            // draw exactly the same seeds.
+            drop(table);
+            prev = Some(self.load_table(&table_path, layer)?);
         }
         if !leader {
             // the leader writes the run's summary and report
@@ -564,16 +582,30 @@ impl Pipeline {
             }
             neurons
                 .iter()
-                .map(|&k| load_result(&path(k, m), layer, k, rf))
+                .map(|&k| load_result(&path(k, m), layer, k, m, rf))
                 .collect::<Result<Vec<_>, _>>()
-                .map_err(|e| if written() { Round::Written } else { e.into() })
+                .map_err(|e| {
+                    // a shared file system may show the samples gone before the table
+                    let grace = Instant::now();
+                    while !shard.is_leader()
+                        && !written()
+                        && grace.elapsed() < Duration::from_secs(60)
+                    {
+                        std::thread::sleep(self.config.poll);
+                    }
+                    if written() {
+                        Round::Written
+                    } else {
+                        e.into()
+                    }
+                })
         };
         let decided = gather(first).and_then(|results| {
             decide_layer_with(ctx, results, |m, prev| -> Result<_, Round> {
                 prev.par_iter()
                     .enumerate()
                     .filter(|&(pos, r)| {
-                        shard.owner_of(pos) == shard.index
+                        shard.owner_of(pos) == shard.index()
                             && !path(r.neuron, m).exists()
                             && !written()
                     })
@@ -623,6 +655,7 @@ impl Pipeline {
                 .collect::<Vec<_>>()
         });
         RunJson {
+            shards: self.config.shard.map(|s| s.count()),
             neuronmotif_version: env!("CARGO_PKG_VERSION").into(),
             status: "running".into(),
             model: serde_json::json!({
@@ -712,7 +745,7 @@ fn missing_results(samples_dir: &Path, neurons: &[usize], shard: Shard, m: u32) 
         .map(|(s, ks)| {
             let shown: Vec<String> = ks.iter().take(5).map(|k| format!("N{k}")).collect();
             let more = if ks.len() > 5 { ", ..." } else { "" };
-            format!("shard {s}/{}: {}{more}", shard.count, shown.join(", "))
+            format!("shard {s}/{}: {}{more}", shard.count(), shown.join(", "))
         })
         .collect();
     Some(format!(
@@ -781,8 +814,9 @@ fn fingerprint(config: &PipelineConfig, model: &Model) -> Result<String, Error> 
         "version": env!("CARGO_PKG_VERSION"),
         // Raised when the same parameters start giving other results, so that a run begun
         // before does not resume into a mixture: 2 = neurons without seeds are searched,
-        // 3 = uninformative seed positions are drawn.
-        "method": 3,
+        // 3 = uninformative seed positions are drawn, 4 = every layer is seeded from its
+        // table as saved.
+        "method": 4,
     })
     .to_string())
 }

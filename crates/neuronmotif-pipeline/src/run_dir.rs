@@ -115,6 +115,9 @@ pub struct LayerSummary {
 /// `run.json`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct RunJson {
+    /// Number of shards the run is spread over (`--shard K/N`), when it is.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub shards: Option<usize>,
     /// neuronmotif version that wrote the run.
     pub neuronmotif_version: String,
     /// `running` or `complete`.

@@ -33,10 +33,8 @@ use crate::Error;
 /// this shard's. Shard 0 is the leader.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Shard {
-    /// This shard (0-based).
-    pub index: usize,
-    /// Number of shards.
-    pub count: usize,
+    index: usize,
+    count: usize,
 }
 
 /// A `K/N` shard argument that is not one.
@@ -53,6 +51,16 @@ impl Shard {
             )));
         }
         Ok(Shard { index, count })
+    }
+
+    /// This shard (0-based).
+    pub fn index(&self) -> usize {
+        self.index
+    }
+
+    /// Number of shards.
+    pub fn count(&self) -> usize {
+        self.count
     }
 
     /// Whether this shard decides the layers and writes the run's files.
@@ -126,9 +134,6 @@ fn mode_text(mode: SamplingMode) -> String {
         SamplingMode::Exhaustive => "exhaustive".into(),
         SamplingMode::Genetic { generations } => format!("genetic:{generations}"),
         SamplingMode::Resumed => "resumed".into(),
-        // `SamplingMode` may grow; an unknown mode reads back as resumed.
-        #[allow(unreachable_patterns)]
-        _ => "resumed".into(),
     }
 }
 
@@ -146,11 +151,19 @@ fn mode_of(text: &str) -> Option<SamplingMode> {
 fn bad(path: &Path, message: impl Into<String>) -> Error {
     Error::RunDir {
         path: path.to_path_buf(),
-        message: format!(
-            "{}; delete this file and rerun the shard that owns the neuron",
+        message: message.into(),
+    }
+}
+
+/// A result file that cannot be used: what to do about it.
+fn unreadable(path: &Path, message: impl Into<String>) -> Error {
+    bad(
+        path,
+        format!(
+            "{}; delete this file and start the shard that owns the neuron again (the others wait for it)",
             message.into()
         ),
-    }
+    )
 }
 
 /// Save a neuron's result of one demixing round (atomically) for the other shards.
@@ -229,32 +242,38 @@ pub(crate) fn load_result(
     path: &Path,
     layer: usize,
     neuron: usize,
+    m: u32,
     rf: usize,
 ) -> Result<NeuronResult, Error> {
     let bytes = std::fs::read(path).map_err(|e| Error::file(path, e))?;
-    let (_, header) =
-        SafeTensors::read_metadata(&bytes).map_err(|e| bad(path, format!("corrupt ({e})")))?;
+    let (_, header) = SafeTensors::read_metadata(&bytes)
+        .map_err(|e| unreadable(path, format!("corrupt ({e})")))?;
     let meta: ResultMeta = header
         .metadata()
         .as_ref()
         .and_then(|m| m.get("neuronmotif.result"))
-        .ok_or_else(|| bad(path, "no neuronmotif.result metadata"))
-        .and_then(|m| serde_json::from_str(m).map_err(|e| bad(path, e.to_string())))?;
-    if meta.layer != layer || meta.neuron != neuron {
+        .ok_or_else(|| unreadable(path, "no neuronmotif.result metadata"))
+        .and_then(|m| serde_json::from_str(m).map_err(|e| unreadable(path, e.to_string())))?;
+    if meta.layer != layer
+        || meta.neuron != neuron
+        || meta.motif_nb != m
+        || meta.tried.last().map(|t| t.0) != Some(m)
+    {
         return Err(bad(
             path,
             format!(
-                "holds layer {} neuron {}, expected layer {layer} neuron {neuron}",
-                meta.layer, meta.neuron
+                "holds layer {} neuron {} at motif_nb {}, expected layer {layer} neuron {neuron} at motif_nb {m}",
+                meta.layer, meta.neuron, meta.motif_nb
             ),
         ));
     }
-    let st = SafeTensors::deserialize(&bytes).map_err(|e| bad(path, format!("corrupt ({e})")))?;
+    let st =
+        SafeTensors::deserialize(&bytes).map_err(|e| unreadable(path, format!("corrupt ({e})")))?;
     let c = meta.crm_motif_nb.len();
     let tensor = |name: &str, dtype: Dtype, shape: &[usize]| -> Result<Vec<u8>, Error> {
         let t = st
             .tensor(name)
-            .map_err(|_| bad(path, format!("no {name} tensor")))?;
+            .map_err(|_| unreadable(path, format!("no {name} tensor")))?;
         if t.dtype() != dtype || t.shape() != shape {
             return Err(bad(
                 path,
@@ -289,15 +308,16 @@ pub(crate) fn load_result(
     let conact = f32s(tensor("conact", Dtype::F32, &[c])?);
     let roff = u64s(tensor("route_offset", Dtype::I64, &[c])?);
     let rpur = f32s(tensor("route_purity", Dtype::F32, &[c])?);
-    let ppms = Array2::from_shape_vec((c * rf, 4), ppm).map_err(|e| bad(path, e.to_string()))?;
+    let ppms =
+        Array2::from_shape_vec((c * rf, 4), ppm).map_err(|e| unreadable(path, e.to_string()))?;
     let mut crms = Vec::with_capacity(c);
     for (i, block) in ppms
         .axis_chunks_iter(Axis(0), rf.max(1))
         .take(c)
         .enumerate()
     {
-        let ppm =
-            Ppm::from_stored(block.to_owned()).map_err(|e| bad(path, format!("CRM {i}: {e}")))?;
+        let ppm = Ppm::from_stored(block.to_owned())
+            .map_err(|e| unreadable(path, format!("CRM {i}: {e}")))?;
         let offset = roff[i] as i64;
         crms.push(Crm {
             layer,
@@ -315,7 +335,7 @@ pub(crate) fn load_result(
         });
     }
     let mode = mode_of(&meta.mode)
-        .ok_or_else(|| bad(path, format!("unknown sampling mode '{}'", meta.mode)))?;
+        .ok_or_else(|| unreadable(path, format!("unknown sampling mode '{}'", meta.mode)))?;
     Ok(NeuronResult {
         layer,
         neuron,

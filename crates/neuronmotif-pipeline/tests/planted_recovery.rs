@@ -223,6 +223,7 @@ fn scoring_reads_receptive_field_starts_and_strands() {
     neuronmotif_tomtom::tsv::write_tsv(&mut tsv, matches.iter(), "test").unwrap();
     atomic_write(&layer.join("matches.tsv"), &tsv).unwrap();
     let run = RunJson {
+        shards: None,
         neuronmotif_version: "test".into(),
         status: "complete".into(),
         model: serde_json::json!({}),

@@ -11,8 +11,23 @@
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-use neuronmotif_pipeline::{Pipeline, PipelineConfig, RunJson, Shard};
-use neuronmotif_sample::Silent;
+use std::collections::BTreeSet;
+use std::sync::Mutex;
+
+use neuronmotif_pipeline::{Pipeline, PipelineConfig, PipelineProgress, RunJson, Shard};
+use neuronmotif_sample::{Progress, Silent};
+
+/// The (layer, neuron) pairs a shard sampled and demixed itself.
+#[derive(Default)]
+struct Started(Mutex<BTreeSet<(usize, usize)>>);
+
+impl Progress for Started {
+    fn neuron_started(&self, layer: usize, neuron: usize) {
+        self.0.lock().unwrap().insert((layer, neuron));
+    }
+}
+
+impl PipelineProgress for Started {}
 
 fn testdata() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../../testdata")
@@ -73,14 +88,16 @@ fn shards_write_what_one_process_writes() {
 
     let split = tempfile::tempdir().unwrap();
     let n = 3;
+    let started: Vec<Started> = (0..n).map(|_| Started::default()).collect();
     let errors: Vec<Option<String>> = std::thread::scope(|s| {
         let handles: Vec<_> = (0..n)
             .map(|k| {
                 let mut c = config(split.path());
                 c.threads = Some(1);
                 c.shard = Some(Shard::new(k, n).unwrap());
+                let progress = &started[k];
                 s.spawn(move || match Pipeline::new(c) {
-                    Ok(p) => p.run(&Silent).err().map(|e| e.to_string()),
+                    Ok(p) => p.run(progress).err().map(|e| e.to_string()),
                     Err(e) => Some(e.to_string()),
                 })
             })
@@ -90,6 +107,17 @@ fn shards_write_what_one_process_writes() {
     for (k, e) in errors.iter().enumerate() {
         assert!(e.is_none(), "shard {k}: {e:?}");
     }
+    // the work was shared out: every neuron of every layer sampled by exactly one shard
+    let sets: Vec<BTreeSet<(usize, usize)>> = started
+        .iter()
+        .map(|p| p.0.lock().unwrap().clone())
+        .collect();
+    let total: usize = sets.iter().map(BTreeSet::len).sum();
+    let union: BTreeSet<_> = sets.iter().flatten().copied().collect();
+    let all: usize = single.layers.iter().map(|l| l.neurons).sum();
+    assert_eq!((total, union.len()), (all, all), "{sets:?}");
+    // (the model has two neurons per layer at most, so the third shard only waits)
+    assert_eq!(sets.iter().filter(|s| !s.is_empty()).count(), 2, "{sets:?}");
 
     let (a, b) = (layer_files(one.path()), layer_files(split.path()));
     assert!(a.len() >= 14, "{} files", a.len());
@@ -136,11 +164,16 @@ fn a_shard_refuses_a_directory_of_another_run() {
     other.layers = Some(1..=1);
     other.seed = 2;
     other.shard = Some(Shard::new(1, 2).unwrap());
+    let before = layer_files(dir.path());
     let e = Pipeline::new(other)
         .unwrap()
         .run(&Silent)
         .unwrap_err()
         .to_string();
+    assert!(
+        layer_files(dir.path()) == before,
+        "the refused shard wrote nothing"
+    );
     assert!(
         e.contains("run.json") && e.contains("another model, seed"),
         "{e}"

@@ -251,12 +251,20 @@ impl LayerTable {
         })
     }
 
-    /// Write to a file.
+    /// Write to a file, atomically (a temporary file beside it, then a rename): a table's
+    /// existence marks its layer as done, for a rerun and for the other shards of a run.
     pub fn save(&self, path: &Path) -> Result<(), SampleError> {
-        std::fs::write(path, self.to_bytes()?).map_err(|source| SampleError::Io {
-            path: path.display().to_string(),
-            error: source,
-        })
+        let io = |p: &Path, error| SampleError::Io {
+            path: p.display().to_string(),
+            error,
+        };
+        let name = path
+            .file_name()
+            .map(|n| n.to_string_lossy().into_owned())
+            .unwrap_or_default();
+        let tmp = path.with_file_name(format!(".{name}.tmp-{}", std::process::id()));
+        std::fs::write(&tmp, self.to_bytes()?).map_err(|e| io(&tmp, e))?;
+        std::fs::rename(&tmp, path).map_err(|e| io(path, e))
     }
 
     /// Read from a file.

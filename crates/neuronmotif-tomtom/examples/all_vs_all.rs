@@ -2,16 +2,19 @@
 //! all-against-all task of `cargo xtask bench-tomtom`, as a plain loop for profilers.
 //!
 //! ```text
-//! cargo run --release -p neuronmotif-tomtom --example all_vs_all -- [REPS] [JASPAR.meme]
+//! cargo run --release -p neuronmotif-tomtom --example all_vs_all -- [REPS] [JASPAR.meme] [rows]
 //! ```
 //!
 //! Prints each repetition's wall time and the minimum; threads follow `RAYON_NUM_THREADS`.
+//! With `rows` as the third argument it instead alternates, REPS rounds, the same comparison
+//! keeping every row and keeping none (E-value threshold 1e-300), to measure what building
+//! the 772,641 output rows costs.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use std::time::Instant;
 
 use neuronmotif_io::{MotifFile, ReadOptions};
-use neuronmotif_tomtom::{motifs_from_file, TargetDb, Threshold, TomtomParams};
+use neuronmotif_tomtom::{motifs_from_file, TargetDb, Threshold, TomtomMotif, TomtomParams};
 
 fn main() {
     let mut args = std::env::args().skip(1);
@@ -32,6 +35,10 @@ fn main() {
         .check()
         .unwrap();
     let db = TargetDb::new(motifs.clone(), &params).unwrap();
+    if args.next().as_deref() == Some("rows") {
+        rows_ab(&db, &motifs, reps);
+        return;
+    }
     let (mut best, mut best_cpu) = (f64::INFINITY, f64::INFINITY);
     let mut rows = 0;
     for r in 0..reps {
@@ -48,6 +55,39 @@ fn main() {
         motifs.len(),
         db.total_columns()
     );
+}
+
+/// Every row kept against none kept, alternating call by call; prints each round and the
+/// median ratio none / all.
+fn rows_ab(db: &TargetDb, motifs: &[TomtomMotif], reps: usize) {
+    let none = TargetDb::new(
+        motifs.to_vec(),
+        &TomtomParams::new()
+            .threshold(Threshold::EValue(1e-300))
+            .check()
+            .unwrap(),
+    )
+    .unwrap();
+    let mut ratios = Vec::new();
+    for r in 0..reps {
+        let mut secs = [0.0; 2];
+        // the two take turns to go first
+        let order = if r % 2 == 0 { [0, 1] } else { [1, 0] };
+        for i in order {
+            let d = if i == 0 { db } else { &none };
+            let t = Instant::now();
+            let out = d.compare_batch(motifs).unwrap();
+            drop(out);
+            secs[i] = t.elapsed().as_secs_f64();
+        }
+        println!(
+            "round {r}: all rows {:.3} s, no rows {:.3} s",
+            secs[0], secs[1]
+        );
+        ratios.push(secs[1] / secs[0]);
+    }
+    ratios.sort_by(f64::total_cmp);
+    println!("median no rows / all rows: {:.3}", ratios[ratios.len() / 2]);
 }
 
 /// User + system time of this process, all threads (Linux: `/proc/self/stat`, in clock ticks
