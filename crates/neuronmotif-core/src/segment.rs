@@ -22,7 +22,9 @@ pub struct SegmentParams {
     pub moving_average: usize,
     /// Positions added on each side of every informative run.
     pub flank: usize,
-    /// Shortest segment kept, in positions.
+    /// Shortest segment kept, in positions. A matrix narrower than this could never have a
+    /// segment, so it is kept whole when it has an informative position (a receptive field
+    /// under 9 bp, such as the 7 bp of the original's demo2 layer 1, is then still matched).
     pub min_len: usize,
 }
 
@@ -107,9 +109,13 @@ impl Ppm {
                 i += 1;
             }
         }
+        if w < params.min_len && !runs.is_empty() {
+            runs.truncate(1);
+            runs[0] = 0..w;
+        }
         Ok(runs
             .into_iter()
-            .filter(|r| r.len() >= params.min_len)
+            .filter(|r| r.len() >= params.min_len.min(w))
             .map(|r| Segment {
                 mean_ic_bits: ic[r.clone()].iter().sum::<f64>() / r.len() as f64,
                 range: r,
@@ -168,6 +174,26 @@ mod tests {
             .segments(4.0, &SegmentParams::report())
             .unwrap()
             .is_empty());
+    }
+
+    #[test]
+    fn a_matrix_narrower_than_a_segment_is_kept_whole_when_informative() {
+        let params = SegmentParams::report();
+        // 7 positions (demo2's layer 1): one informative position is enough
+        let m = planted(7, &[(3, 4)]);
+        let segs = m.segments(1000.0, &params).unwrap();
+        assert_eq!(
+            segs.iter().map(|s| s.range.clone()).collect::<Vec<_>>(),
+            vec![0..7]
+        );
+        // nothing informative: nothing kept
+        assert!(planted(7, &[])
+            .segments(1000.0, &params)
+            .unwrap()
+            .is_empty());
+        // a matrix as wide as a segment follows the usual rule: a short run is dropped
+        let m = planted(9, &[(4, 5)]);
+        assert!(m.segments(1000.0, &params).unwrap().is_empty());
     }
 
     #[test]

@@ -69,33 +69,16 @@ impl CrmOrigin {
 /// statistics as name and its sample count as nsites.
 ///
 /// A CRM narrower than the shortest segment (a receptive field under 9 bp, such as demo2's
-/// first layer, 7 bp) could never have one, so it is matched whole, `<crm id>_0-<width>`,
-/// when the rule finds an informative position in it.
+/// first layer, 7 bp) is matched whole, `<crm id>_0-<width>`, when it has an informative
+/// position ([`SegmentParams::min_len`]).
 pub fn crm_segments(crms: &[Crm], origin: CrmOrigin) -> Result<Vec<Motif>, Error> {
     let params = origin.segment_params();
     let mut out = Vec::new();
     for c in crms {
-        let mut segs = c
+        let segs = c
             .ppm
             .segments(c.n as f64, &params)
             .map_err(neuronmotif_sample::SampleError::from)?;
-        let width = c.ppm.width();
-        if segs.is_empty() && width < params.min_len {
-            let any = SegmentParams {
-                min_len: 1,
-                ..params
-            };
-            let inner = c
-                .ppm
-                .segments(c.n as f64, &any)
-                .map_err(neuronmotif_sample::SampleError::from)?;
-            if let Some(s) = inner.first() {
-                segs = vec![neuronmotif_core::Segment {
-                    range: 0..width,
-                    ..s.clone()
-                }];
-            }
-        }
         for seg in segs {
             let ppm = c
                 .ppm

@@ -198,3 +198,62 @@ fn shard_arguments_are_checked() {
     );
     assert!(!s.is_leader() && Shard::new(0, 3).unwrap().is_leader());
 }
+
+/// A shard that stops after it has started `limit` neurons, as a killed process would.
+struct StopsAfter {
+    started: std::sync::atomic::AtomicUsize,
+    limit: usize,
+}
+
+impl Progress for StopsAfter {
+    fn neuron_started(&self, _layer: usize, _neuron: usize) {
+        self.started
+            .fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+    }
+    fn cancelled(&self) -> bool {
+        self.started.load(std::sync::atomic::Ordering::SeqCst) >= self.limit
+    }
+}
+
+impl PipelineProgress for StopsAfter {}
+
+#[test]
+fn a_shard_stopped_mid_layer_and_started_again_completes_the_run() {
+    let one = tempfile::tempdir().unwrap();
+    Pipeline::new(config(one.path()))
+        .unwrap()
+        .run(&Silent)
+        .unwrap();
+    let split = tempfile::tempdir().unwrap();
+    let shard = |k: usize| {
+        let mut c = config(split.path());
+        c.threads = Some(1);
+        c.shard = Some(Shard::new(k, 2).unwrap());
+        Pipeline::new(c).unwrap()
+    };
+    std::thread::scope(|s| {
+        let leader = s.spawn(|| shard(0).run(&Silent).err().map(|e| e.to_string()));
+        // shard 1 owns neuron 1 of layers 1 and 2: it stops inside layer 2 ...
+        let stop = StopsAfter {
+            started: 0.into(),
+            limit: 2,
+        };
+        let e = shard(1).run(&stop).unwrap_err().to_string();
+        assert!(e.contains("cancelled"), "{e}");
+        assert!(!split.path().join("layer2/table.safetensors").exists());
+        // ... and is started again, while the leader still waits for it
+        assert!(!leader.is_finished());
+        if let Err(e) = shard(1).run(&Silent) {
+            panic!("restarted shard: {e}");
+        }
+        assert_eq!(leader.join().unwrap(), None);
+    });
+    let (a, b) = (layer_files(one.path()), layer_files(split.path()));
+    assert_eq!(a.len(), b.len());
+    for ((name, x), (_, y)) in a.iter().zip(&b) {
+        assert!(
+            x == y,
+            "{name} differs after a shard was stopped and started again"
+        );
+    }
+}
