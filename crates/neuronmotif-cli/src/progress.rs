@@ -114,7 +114,11 @@ impl PipelineProgress for Bars {
 
     fn waiting(&self, layer: usize, what: &str) {
         // a line, not a bar message: cluster jobs log to files, where bars are hidden
-        self.println(format!("layer {layer}: waiting for {what}"));
+        if layer == 0 {
+            self.println(format!("waiting for {what}"));
+        } else {
+            self.println(format!("layer {layer}: waiting for {what}"));
+        }
     }
 
     fn layer_from_leader(&self, layer: usize) {

@@ -54,3 +54,19 @@ pub use rand;
 
 /// Result type of this crate.
 pub type Result<T, E = CoreError> = std::result::Result<T, E>;
+
+/// A suffix for a temporary file that no other writer uses at the same time (for the crates
+/// that write files atomically, by a temporary file and a rename): the process id
+/// alone is not enough when threads of one process, or processes on two machines sharing a
+/// run directory, write the same file (`--shard`).
+pub fn temp_suffix() -> String {
+    static NEXT: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+    let nanos = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_nanos());
+    format!(
+        "{}-{nanos}-{}",
+        std::process::id(),
+        NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed)
+    )
+}

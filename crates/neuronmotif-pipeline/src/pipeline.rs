@@ -31,6 +31,10 @@ use crate::Error;
 /// long takes gigabytes (5,000 x 1 Mbp is 5 GB of base codes).
 pub const MAX_RECEPTIVE_FIELD: usize = 1 << 20;
 
+/// How long a shard waits for shard 0's `run.json` to name its layers and shard count before
+/// it refuses to run.
+const MISMATCH_GRACE: Duration = Duration::from_secs(120);
+
 /// What to run. Defaults: every conv layer, every neuron, automatic motif_nb (≤ 3), seed 1,
 /// all cores, no database, the original's sampling and demixing constants.
 #[derive(Debug, Clone)]
@@ -270,19 +274,31 @@ impl Pipeline {
         let leader = self.config.shard.is_none_or(|s| s.is_leader());
         if let Some(shard) = self.config.shard.filter(|s| !s.is_leader()) {
             // The leader writes run.json; nothing is written here before it vouches for the
-            // directory with this run's fingerprint, layers and shard count (a mismatch may be
-            // a leader that has not yet rewritten an earlier run's file, so it is waited out).
+            // directory with this run's fingerprint, layers and shard count. A mismatch may be
+            // a leader that has not yet rewritten an earlier run's file (a run extended to
+            // more layers), so it is waited out for a while, then refused.
             let layers: Vec<usize> = self.layers.clone().collect();
+            let mut mismatch_since: Option<Instant> = None;
             self.wait_until(0, progress, || {
                 Ok(match RunJson::read(out)? {
                     None => Some("run.json from shard 0 (the leader)".to_string()),
                     Some(p) if p.fingerprint != self.fingerprint => None,
-                    Some(p) if p.shards != Some(shard.count()) || p.layers != layers => Some(format!(
-                        "shard 0's run.json to match this shard: it runs layers {:?} over {} shards, this shard layers {layers:?} over {} (every shard needs the same --layers and N)",
-                        p.layers,
-                        p.shards.map_or("no".into(), |n| n.to_string()),
-                        shard.count()
-                    )),
+                    Some(p) if p.shards != Some(shard.count()) || p.layers != layers => {
+                        let what = format!(
+                            "shard 0 runs layers {:?} {}, this shard layers {layers:?} over {} shards: start every shard with the same --layers and the same N",
+                            p.layers,
+                            p.shards.map_or("unsharded".into(), |n| format!("over {n} shards")),
+                            shard.count()
+                        );
+                        let since = *mismatch_since.get_or_insert_with(Instant::now);
+                        if since.elapsed() >= MISMATCH_GRACE {
+                            return Err(Error::RunDir {
+                                path: out.join("run.json"),
+                                message: what,
+                            });
+                        }
+                        Some(format!("shard 0's run.json to match this shard ({what})"))
+                    }
                     Some(_) => None,
                 })
             })?;
@@ -292,7 +308,11 @@ impl Pipeline {
             if p.fingerprint != self.fingerprint {
                 return Err(Error::RunDir {
                     path: out.join("run.json"),
-                    message: "this directory holds a run with another model, seed or parameters (or one made by an earlier version of the method); choose a new --out (nothing was changed)".into(),
+                    message: if self.config.shard.is_some_and(|s| !s.is_leader()) {
+                        "shard 0 started this directory's run with another model, seed or parameters: start every shard with the same arguments (nothing was changed)".into()
+                    } else {
+                        "this directory holds a run with another model, seed or parameters (or one made by an earlier version of the method); choose a new --out (nothing was changed)".into()
+                    },
                 });
             }
         }
@@ -328,6 +348,10 @@ impl Pipeline {
             let dir = layer_dir(out, layer);
             let table_path = dir.join("table.safetensors");
             if table_path.exists() {
+                // samples a leader killed between its table and their removal left behind
+                if leader && !self.config.keep_samples {
+                    let _ = DiskStore::new(&dir.join("samples"), 0).remove();
+                }
                 progress.layer_skipped(layer);
                 prev = Some(self.load_table(&table_path, layer)?);
                 continue;
@@ -347,6 +371,10 @@ impl Pipeline {
                 })?;
                 progress.layer_from_leader(layer);
                 prev = Some(self.load_table(&table_path, layer)?);
+                // a second leader: the first wrote the layer; what this one saved meanwhile goes
+                if leader && !self.config.keep_samples {
+                    let _ = DiskStore::new(&dir.join("samples"), 0).remove();
+                }
                 continue;
             };
             table.save(&table_path).map_err(|e| Error::RunDir {
@@ -556,8 +584,9 @@ impl Pipeline {
         let (first, _) = motif_nb_bounds(ctx)?;
         let path = |k: usize, m: u32| result_path(&samples_dir, k, m);
         // A shard restarted late may find the layer written (and its samples gone) while it
-        // works; it must not start the layer's samples again then.
-        let written = || !shard.is_leader() && table_path.exists();
+        // works, and must not start the layer's samples again then; a second process started
+        // as the leader finds it written by the first.
+        let written = || table_path.exists();
         let own: Vec<usize> = shard.own(neurons).collect();
         let done = own.iter().filter(|&&k| path(k, first).exists()).count();
         progress.layer_started(layer, own.len(), done);
@@ -587,10 +616,7 @@ impl Pipeline {
                 .map_err(|e| {
                     // a shared file system may show the samples gone before the table
                     let grace = Instant::now();
-                    while !shard.is_leader()
-                        && !written()
-                        && grace.elapsed() < Duration::from_secs(60)
-                    {
+                    while !written() && grace.elapsed() < Duration::from_secs(60) {
                         std::thread::sleep(self.config.poll);
                     }
                     if written() {

@@ -72,6 +72,49 @@ fn layer_files(dir: &Path) -> Vec<(String, Vec<u8>)> {
     files
 }
 
+/// The run in one process, for reference.
+fn one_process() -> tempfile::TempDir {
+    let one = tempfile::tempdir().unwrap();
+    Pipeline::new(config(one.path()))
+        .unwrap()
+        .run(&Silent)
+        .unwrap();
+    one
+}
+
+/// Run shards `(k, n)` as threads sharing `dir`, each with its progress; their errors.
+fn run_shards(dir: &Path, shards: &[(usize, usize, &dyn PipelineProgress)]) -> Vec<Option<String>> {
+    std::thread::scope(|s| {
+        let handles: Vec<_> = shards
+            .iter()
+            .map(|&(k, n, progress)| {
+                let mut c = config(dir);
+                c.threads = Some(1);
+                c.shard = Some(Shard::new(k, n).unwrap());
+                s.spawn(move || match Pipeline::new(c) {
+                    Ok(p) => p.run(progress).err().map(|e| e.to_string()),
+                    Err(e) => Some(e.to_string()),
+                })
+            })
+            .collect();
+        handles.into_iter().map(|h| h.join().unwrap()).collect()
+    })
+}
+
+/// The same layer files, byte for byte, and no leftover samples or round results.
+fn assert_same_layers(one: &Path, split: &Path, what: &str) {
+    let (a, b) = (layer_files(one), layer_files(split));
+    assert!(a.len() >= 14, "{} files", a.len());
+    assert_eq!(
+        a.iter().map(|f| &f.0).collect::<Vec<_>>(),
+        b.iter().map(|f| &f.0).collect::<Vec<_>>(),
+        "{what}: other files"
+    );
+    for ((name, x), (_, y)) in a.iter().zip(&b) {
+        assert!(x == y, "{name} differs between one process and {what}");
+    }
+}
+
 #[test]
 fn shards_write_what_one_process_writes() {
     let one = tempfile::tempdir().unwrap();
@@ -89,21 +132,12 @@ fn shards_write_what_one_process_writes() {
     let split = tempfile::tempdir().unwrap();
     let n = 3;
     let started: Vec<Started> = (0..n).map(|_| Started::default()).collect();
-    let errors: Vec<Option<String>> = std::thread::scope(|s| {
-        let handles: Vec<_> = (0..n)
-            .map(|k| {
-                let mut c = config(split.path());
-                c.threads = Some(1);
-                c.shard = Some(Shard::new(k, n).unwrap());
-                let progress = &started[k];
-                s.spawn(move || match Pipeline::new(c) {
-                    Ok(p) => p.run(progress).err().map(|e| e.to_string()),
-                    Err(e) => Some(e.to_string()),
-                })
-            })
-            .collect();
-        handles.into_iter().map(|h| h.join().unwrap()).collect()
-    });
+    let shards: Vec<(usize, usize, &dyn PipelineProgress)> = started
+        .iter()
+        .enumerate()
+        .map(|(k, p)| (k, n, p as &dyn PipelineProgress))
+        .collect();
+    let errors = run_shards(split.path(), &shards);
     for (k, e) in errors.iter().enumerate() {
         assert!(e.is_none(), "shard {k}: {e:?}");
     }
@@ -119,16 +153,7 @@ fn shards_write_what_one_process_writes() {
     // (the model has two neurons per layer at most, so the third shard only waits)
     assert_eq!(sets.iter().filter(|s| !s.is_empty()).count(), 2, "{sets:?}");
 
-    let (a, b) = (layer_files(one.path()), layer_files(split.path()));
-    assert!(a.len() >= 14, "{} files", a.len());
-    assert_eq!(
-        a.iter().map(|f| &f.0).collect::<Vec<_>>(),
-        b.iter().map(|f| &f.0).collect::<Vec<_>>(),
-        "the same files (and no leftover samples or round results)"
-    );
-    for ((name, x), (_, y)) in a.iter().zip(&b) {
-        assert!(x == y, "{name} differs between one process and {n} shards");
-    }
+    assert_same_layers(one.path(), split.path(), "three shards");
     let (ra, rb) = (
         RunJson::read(one.path()).unwrap().unwrap(),
         RunJson::read(split.path()).unwrap().unwrap(),
@@ -219,11 +244,7 @@ impl PipelineProgress for StopsAfter {}
 
 #[test]
 fn a_shard_stopped_mid_layer_and_started_again_completes_the_run() {
-    let one = tempfile::tempdir().unwrap();
-    Pipeline::new(config(one.path()))
-        .unwrap()
-        .run(&Silent)
-        .unwrap();
+    let one = one_process();
     let split = tempfile::tempdir().unwrap();
     let shard = |k: usize| {
         let mut c = config(split.path());
@@ -248,12 +269,22 @@ fn a_shard_stopped_mid_layer_and_started_again_completes_the_run() {
         }
         assert_eq!(leader.join().unwrap(), None);
     });
-    let (a, b) = (layer_files(one.path()), layer_files(split.path()));
-    assert_eq!(a.len(), b.len());
-    for ((name, x), (_, y)) in a.iter().zip(&b) {
-        assert!(
-            x == y,
-            "{name} differs after a shard was stopped and started again"
-        );
-    }
+    assert_same_layers(
+        one.path(),
+        split.path(),
+        "a shard stopped and started again",
+    );
+}
+
+#[test]
+fn a_second_leader_finds_the_layers_written_by_the_first() {
+    let one = one_process();
+    let split = tempfile::tempdir().unwrap();
+    // shard 0 started twice (a requeued job, or a leader wrongly thought dead), and shard 1
+    let errors = run_shards(
+        split.path(),
+        &[(0, 2, &Silent), (0, 2, &Silent), (1, 2, &Silent)],
+    );
+    assert_eq!(errors, vec![None, None, None]);
+    assert_same_layers(one.path(), split.path(), "two leaders");
 }

@@ -262,7 +262,7 @@ impl LayerTable {
             .file_name()
             .map(|n| n.to_string_lossy().into_owned())
             .unwrap_or_default();
-        let tmp = path.with_file_name(format!(".{name}.tmp-{}", std::process::id()));
+        let tmp = path.with_file_name(format!(".{name}.tmp-{}", neuronmotif_core::temp_suffix()));
         std::fs::write(&tmp, self.to_bytes()?).map_err(|e| io(&tmp, e))?;
         std::fs::rename(&tmp, path).map_err(|e| io(path, e))
     }
