@@ -14,11 +14,14 @@ use neuronmotif_cnn::testing::{
     flops_per_seq, random_model, square_gemm_seconds, BlockShape, BASSET3, BD10_BRIEF, BD10_REPO,
     DEMO2,
 };
+use neuronmotif_cnn::ConvAlgorithm;
 use rand_pcg::Pcg;
 
-const HELP: &str = "cargo xtask bench-cnn [--batch N] [--runs N] [--no-tf]
+const HELP: &str =
+    "cargo xtask bench-cnn [--batch N] [--runs N] [--no-tf] [--conv direct|winograd|both]
   Times forward and forward+gradient of BD-10 (two filter settings), Basset and demo2
-  substructures with neuronmotif-cnn, then the same with TensorFlow via the anchor script
+  substructures with neuronmotif-cnn (direct convolution and Winograd, unless --conv picks
+  one), then the same with TensorFlow via the anchor script
   ../shared/anchors/tf_throughput.py (needs python3 with tensorflow-cpu 2.15; set NM_TF_PYTHON
   or create target/xtask-venv-tf with `python3 -m venv target/xtask-venv-tf &&
   target/xtask-venv-tf/bin/pip install tensorflow-cpu==2.15.1`), and prints one table.";
@@ -42,8 +45,19 @@ pub fn run(args: &[String]) -> Result<(), String> {
         return Ok(());
     };
     let (mut batch, mut runs, mut no_tf) = (5000usize, 5usize, false);
+    let mut algorithms = vec![ConvAlgorithm::Direct, ConvAlgorithm::Winograd];
     while let Some(flag) = a.flag() {
         match flag {
+            "--conv" => {
+                algorithms = match a.value(flag, "direct, winograd or both")? {
+                    "direct" => vec![ConvAlgorithm::Direct],
+                    "winograd" => vec![ConvAlgorithm::Winograd],
+                    "both" => vec![ConvAlgorithm::Direct, ConvAlgorithm::Winograd],
+                    other => {
+                        return Err(format!("--conv {other}: expected direct, winograd or both"))
+                    }
+                }
+            }
             "--batch" => batch = a.parsed(flag, "a positive number", |&n: &usize| n > 0)?,
             "--runs" => runs = a.parsed(flag, "a positive number", |&n: &usize| n > 0)?,
             "--no-tf" => no_tf = true,
@@ -79,10 +93,17 @@ pub fn run(args: &[String]) -> Result<(), String> {
         );
     }
     let mut ours = Vec::new();
-    for (name, blocks) in configs {
+    for ((name, blocks), algorithm) in configs
+        .iter()
+        .flat_map(|c| algorithms.iter().map(move |a| (c, *a)))
+    {
+        let (name, blocks) = (*name, *blocks);
         let model = random_model(blocks, 0);
         let l = blocks.len();
-        let sub = model.substructure(l).map_err(|e| e.to_string())?;
+        let sub = model
+            .substructure(l)
+            .map_err(|e| e.to_string())?
+            .with_conv_algorithm(algorithm);
         let len = sub.input_len();
         let mut rng = Pcg(1);
         let codes = ndarray::Array2::from_shape_fn((batch, len), |_| rng.next());
@@ -103,6 +124,7 @@ pub fn run(args: &[String]) -> Result<(), String> {
         let n = batch as f64;
         ours.push((
             name,
+            algorithm,
             n / fwd,
             n / grad,
             n / fwd_c,
@@ -118,11 +140,11 @@ pub fn run(args: &[String]) -> Result<(), String> {
     println!("\nsequences per second, batch {batch}, median of {runs} runs after a warm-up:");
     println!("| substructure | ours forward (one-hot / codes) | TF forward | ratio | ours fwd+grad (one-hot / codes) | TF fwd+grad | ratio | ours forward GFLOP/s-equivalent |");
     println!("|---|---|---|---|---|---|---|---|");
-    for (name, f, g, fc, gc, gflops) in &ours {
+    for (name, algorithm, f, g, fc, gc, gflops) in &ours {
         let t = tf.iter().find(|(n, _, _)| n == name);
         let (tf_f, tf_g) = t.map_or((f64::NAN, f64::NAN), |(_, a, b)| (*a, *b));
         println!(
-            "| {name} | {f:.0} / {fc:.0} | {tf_f:.0} | {:.2}× | {g:.0} / {gc:.0} | {tf_g:.0} | {:.2}× | {gflops:.0} |",
+            "| {name} ({algorithm:?}) | {f:.0} / {fc:.0} | {tf_f:.0} | {:.2}× | {g:.0} / {gc:.0} | {tf_g:.0} | {:.2}× | {gflops:.0} |",
             f.max(*fc) / tf_f,
             g.max(*gc) / tf_g
         );

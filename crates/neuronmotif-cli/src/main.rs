@@ -134,9 +134,20 @@ struct RunArgs {
     /// share --out; start all N with the same arguments (docs/run-directory.md).
     #[arg(long, value_name = "K/N")]
     shard: Option<String>,
+    /// How forward passes evaluate convolutions: direct (exact order, the default) or
+    /// winograd (fewer multiplications on wide layers, different rounding; see
+    /// docs/benchmarks.md).
+    #[arg(long, value_enum, default_value = "direct")]
+    conv: Conv,
     /// Print nothing but errors.
     #[arg(long, short)]
     quiet: bool,
+}
+
+#[derive(ValueEnum, Debug, Clone, Copy)]
+enum Conv {
+    Direct,
+    Winograd,
 }
 
 #[derive(ValueEnum, Debug, Clone, Copy)]
@@ -350,6 +361,7 @@ fn demo(
         alphabet: None,
         keep_samples: false,
         shard: None,
+        conv: Conv::Direct,
         quiet,
     })
 }
@@ -406,6 +418,10 @@ fn run(args: RunArgs) -> Result<()> {
     config.seed = args.seed;
     config.threads = args.threads;
     config.keep_samples = args.keep_samples;
+    config.conv = match args.conv {
+        Conv::Direct => neuronmotif::cnn::ConvAlgorithm::Direct,
+        Conv::Winograd => neuronmotif::cnn::ConvAlgorithm::Winograd,
+    };
     config.shard = args
         .shard
         .as_deref()

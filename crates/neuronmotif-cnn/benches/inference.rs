@@ -1,6 +1,7 @@
 //! Forward and forward+gradient throughput on the substructures the TensorFlow anchor measures
 //! (batch 5,000, random weights, input = RF of the last layer), and the machine's practical
-//! f32 peak (a large square GEMM through the same kernel). `cargo xtask bench-cnn` prints the
+//! f32 peak (a large square GEMM through the same kernel). Each substructure is timed with the
+//! direct convolution and with the opt-in Winograd forward. `cargo xtask bench-cnn` prints the
 //! side-by-side table with TensorFlow.
 #![allow(missing_docs, clippy::unwrap_used)]
 
@@ -8,6 +9,7 @@ use criterion::{criterion_group, criterion_main, Criterion, Throughput};
 use neuronmotif_cnn::testing::{
     random_model, square_gemm_seconds, BASSET3, BD10_BRIEF, BD10_REPO, DEMO2,
 };
+use neuronmotif_cnn::ConvAlgorithm;
 use neuronmotif_core::onehot;
 use rand::SeedableRng;
 
@@ -39,6 +41,17 @@ fn substructures(c: &mut Criterion) {
         });
         g.bench_function("forward+gradient codes", |b| {
             b.iter(|| sub.activation_and_gradient(codes.view(), 0).unwrap())
+        });
+        // The opt-in Winograd forward on the same inputs.
+        let wino = sub.clone().with_conv_algorithm(ConvAlgorithm::Winograd);
+        g.bench_function("winograd forward one-hot", |b| {
+            b.iter(|| wino.activations(x.view(), 0).unwrap())
+        });
+        g.bench_function("winograd forward+gradient one-hot", |b| {
+            b.iter(|| wino.activation_and_gradient(x.view(), 0).unwrap())
+        });
+        g.bench_function("winograd forward codes", |b| {
+            b.iter(|| wino.activations(codes.view(), 0).unwrap())
         });
         g.finish();
     }

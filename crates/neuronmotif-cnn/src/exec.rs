@@ -5,6 +5,7 @@ use std::ops::Range;
 
 use crate::kernel::{gemm, sparse, Lhs};
 use crate::substructure::{Batch, ChunkLen, ConvStage, Stage, Substructure};
+use crate::winograd::WinoBufs;
 
 /// Lengths and channel counts of every stage output for one input length.
 #[derive(Debug, Clone)]
@@ -86,6 +87,7 @@ pub(crate) struct Bufs {
     grad_a: Vec<f32>,
     grad_b: Vec<f32>,
     scratch: Scratch,
+    wino: WinoBufs,
 }
 
 /// Work space of the backward through a convolution.
@@ -139,6 +141,7 @@ impl Bufs {
                 spans: Vec::new(),
                 tmp: Vec::new(),
             },
+            wino: WinoBufs::default(),
         }
     }
 
@@ -210,6 +213,8 @@ impl Bufs {
                             .extend((0..c.k * c.cin).map(|r| c.w[r * c.cout + ch]));
                         single_channel(c, ch, &self.wcol, input, n, lin, lout, out);
                         self.last_single = true;
+                    } else if let Some(wg) = &c.wino {
+                        wg.forward(c, input, n, lin, lout, out, &mut self.wino);
                     } else {
                         self.rows.clear();
                         for b in 0..n {

@@ -43,11 +43,13 @@ mod model;
 mod substructure;
 #[cfg(feature = "testing")]
 pub mod testing;
+mod winograd;
 
 pub use arch::{Architecture, LayerSpec, ARCHITECTURE_KEY};
 pub use error::CnnError;
 pub use model::{BatchNormLayer, ConvLayer, Layer, LinearLayer, Model, Padding};
 pub use substructure::{Batch, Substructure};
+pub use winograd::ConvAlgorithm;
 
 /// Name of the GEMM micro-kernel selected for this CPU (for benchmark reports).
 pub fn kernel_name() -> &'static str {

@@ -8,6 +8,7 @@ use crate::exec::{Bufs, Plan};
 use crate::gather::OneHotTable;
 use crate::kernel::PackedB;
 use crate::model::{ConvLayer, Layer, Model};
+use crate::winograd::{ConvAlgorithm, Winograd};
 use crate::CnnError;
 
 /// A batch of sequences entering a [`Substructure`], canonical ACGT.
@@ -75,6 +76,8 @@ pub(crate) struct ConvStage {
     pub w_t: Vec<f32>,
     /// The first conv on base codes as table lookups (first conv only).
     pub onehot: Option<Box<OneHotTable>>,
+    /// Winograd-transformed taps, when [`ConvAlgorithm::Winograd`] chose this layer.
+    pub wino: Option<Box<Winograd>>,
 }
 
 /// One step of a compiled substructure.
@@ -120,6 +123,7 @@ pub struct Substructure {
     /// Stage index of conv layer l (index l − 1).
     pub(crate) conv_stages: Vec<usize>,
     pub(crate) chunk: usize,
+    algorithm: ConvAlgorithm,
 }
 
 /// Shapes, not the packed weights (which run to hundreds of thousands of numbers).
@@ -131,6 +135,7 @@ impl std::fmt::Debug for Substructure {
             .field("alphabet", &format_args!("{}", self.alphabet))
             .field("stages", &self.stages.len())
             .field("chunk", &self.chunk)
+            .field("algorithm", &self.algorithm)
             .finish_non_exhaustive()
     }
 }
@@ -223,6 +228,7 @@ impl Substructure {
             stages,
             conv_stages,
             chunk: 1,
+            algorithm: ConvAlgorithm::Direct,
         };
         sub.chunk = sub.default_chunk();
         Ok(sub)
@@ -303,6 +309,42 @@ impl Substructure {
         p.lens
             .get(*self.conv_stages.get(l.checked_sub(1)?)?)
             .copied()
+    }
+
+    /// Choose how the forward pass evaluates convolutions (default [`ConvAlgorithm::Direct`]).
+    /// With [`ConvAlgorithm::Winograd`] each undilated, unstrided conv whose output on an
+    /// RF-long input is long enough to gain is tiled; the others, the first conv on base codes
+    /// and a single-neuron last conv stay direct. Gradients always use the direct weights.
+    pub fn with_conv_algorithm(mut self, algorithm: ConvAlgorithm) -> Self {
+        self.algorithm = algorithm;
+        let lens = Plan::new(&self, self.input_len).map(|p| p.lens).ok();
+        for (i, st) in self.stages.iter_mut().enumerate() {
+            if let Stage::Conv(c) = st {
+                c.wino = match (algorithm, &lens) {
+                    (ConvAlgorithm::Winograd, Some(lens)) => {
+                        Winograd::new(c, lens[i]).map(Box::new)
+                    }
+                    _ => None,
+                };
+            }
+        }
+        self
+    }
+
+    /// How the forward pass evaluates convolutions.
+    pub fn conv_algorithm(&self) -> ConvAlgorithm {
+        self.algorithm
+    }
+
+    /// Per conv layer (1-based order), the Winograd tile F(m, 3) in use, `None` where direct.
+    pub fn winograd_tiles(&self) -> Vec<Option<usize>> {
+        self.conv_stages
+            .iter()
+            .map(|&i| match &self.stages[i] {
+                Stage::Conv(c) => c.wino.as_ref().map(|w| w.tile()),
+                _ => None,
+            })
+            .collect()
     }
 
     /// Set the chunk size (sequences per parallel task); results do not depend on it.
@@ -712,5 +754,6 @@ fn compile_conv(
         packed_t,
         w_t,
         onehot,
+        wino: None,
     }
 }

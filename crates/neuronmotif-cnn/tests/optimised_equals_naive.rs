@@ -5,10 +5,26 @@
 mod common;
 
 use common::*;
+use neuronmotif_cnn::{ConvAlgorithm, Model};
 use proptest::prelude::*;
 
 fn close(a: f64, b: f64) -> bool {
     (a - b).abs() <= 2e-4 * (1.0 + b.abs())
+}
+
+/// Winograd's rounding error scales with the transformed terms, i.e. with the size of the
+/// layer's activations rather than with each output, so a small output amid large ones may
+/// carry an error of about 1e-7 of the layer's largest value (measured on the wide model
+/// below: 1–4 times the direct path's). Allow 1e-5 of it on top of [`close`].
+fn close_in_layer(a: f64, b: f64, scale: f64, algorithm: ConvAlgorithm) -> bool {
+    match algorithm {
+        ConvAlgorithm::Direct => close(a, b),
+        ConvAlgorithm::Winograd => (a - b).abs() <= 2e-4 * (1.0 + b.abs()) + 1e-5 * scale,
+    }
+}
+
+fn largest(rows: &[Vec<f64>]) -> f64 {
+    rows.iter().flatten().fold(0.0, |m, v| m.max(v.abs()))
 }
 
 proptest! {
@@ -16,45 +32,20 @@ proptest! {
 
     #[test]
     fn feature_maps_and_activations(spec in spec_strategy(4), extra in 0usize..5, n in 1usize..7) {
-        let model = build(&spec);
-        let layer = model.conv_count();
-        let sub = model.substructure(layer).unwrap().with_chunk(3);
-        let len = sub.input_len() + extra;
-        let codes = random_codes(n, len, spec.seed ^ 7);
-        let onehot = codes_to_onehot(&codes);
-        let maps = sub.feature_maps(codes.view()).unwrap();
-        let maps_dense = sub.feature_maps(onehot.view()).unwrap();
-        let all = sub.forward(onehot.view()).unwrap();
-        for i in 0..n {
-            let want = naive_conv_maps(&model, layer, &onehot_to_map(&onehot, i));
-            prop_assert_eq!(want.len(), layer);
-            for (l, wm) in want.iter().enumerate() {
-                let got = maps[l].index_axis(ndarray::Axis(0), i);
-                let dense = maps_dense[l].index_axis(ndarray::Axis(0), i);
-                prop_assert_eq!(got.shape(), &[wm.len(), wm[0].len()]);
-                for (p, row) in wm.iter().enumerate() {
-                    for (c, &w) in row.iter().enumerate() {
-                        prop_assert!(close(f64::from(got[[p, c]]), w), "codes: layer {} pos {} ch {}: {} vs {}", l + 1, p, c, got[[p, c]], w);
-                        prop_assert!(close(f64::from(dense[[p, c]]), w), "one-hot: layer {} pos {} ch {}", l + 1, p, c);
-                    }
-                }
-            }
-            let last = want.last().unwrap();
-            for c in 0..sub.channels() {
-                let act = sub.activations(codes.view(), c).unwrap();
-                for p in 0..last.len() {
-                    prop_assert!(close(f64::from(act[[i, p]]), last[p][c]));
-                    prop_assert!(close(f64::from(all[[i, p, c]]), last[p][c]));
-                }
-            }
-        }
+        check_against_naive(&build(&spec), spec.seed, extra, n, ConvAlgorithm::Direct)?;
     }
 
     #[test]
-    fn results_do_not_depend_on_chunks_or_threads(spec in spec_strategy(4), n in 1usize..20) {
+    fn winograd_feature_maps_and_activations(spec in spec_strategy(4), extra in 0usize..9, n in 1usize..7) {
+        check_against_naive(&build(&spec), spec.seed, extra, n, ConvAlgorithm::Winograd)?;
+    }
+
+    #[test]
+    fn results_do_not_depend_on_chunks_or_threads(spec in spec_strategy(4), n in 1usize..20, wino in any::<bool>()) {
         let model = build(&spec);
         let layer = model.conv_count();
-        let base = model.substructure(layer).unwrap();
+        let algorithm = if wino { ConvAlgorithm::Winograd } else { ConvAlgorithm::Direct };
+        let base = model.substructure(layer).unwrap().with_conv_algorithm(algorithm);
         let codes = random_codes(n, base.input_len(), spec.seed);
         let run = |chunk: usize, threads: usize| {
             let sub = base.clone().with_chunk(chunk);
@@ -67,5 +58,118 @@ proptest! {
             prop_assert_eq!(&a, &a1);
             prop_assert_eq!(&g, &g1);
         }
+    }
+}
+
+/// Every feature map, every channel's activation and the full forward of `model` at its last
+/// conv layer against the f64 reference, on codes and on one-hot input.
+fn check_against_naive(
+    model: &Model,
+    seed: u64,
+    extra: usize,
+    n: usize,
+    algorithm: ConvAlgorithm,
+) -> Result<(), TestCaseError> {
+    let layer = model.conv_count();
+    let sub = model
+        .substructure(layer)
+        .unwrap()
+        .with_chunk(3)
+        .with_conv_algorithm(algorithm);
+    let len = sub.input_len() + extra;
+    let codes = random_codes(n, len, seed ^ 7);
+    let onehot = codes_to_onehot(&codes);
+    let maps = sub.feature_maps(codes.view()).unwrap();
+    let maps_dense = sub.feature_maps(onehot.view()).unwrap();
+    let all = sub.forward(onehot.view()).unwrap();
+    for i in 0..n {
+        let want = naive_conv_maps(model, layer, &onehot_to_map(&onehot, i));
+        prop_assert_eq!(want.len(), layer);
+        for (l, wm) in want.iter().enumerate() {
+            let got = maps[l].index_axis(ndarray::Axis(0), i);
+            let dense = maps_dense[l].index_axis(ndarray::Axis(0), i);
+            prop_assert_eq!(got.shape(), &[wm.len(), wm[0].len()]);
+            let scale = largest(wm);
+            for (p, row) in wm.iter().enumerate() {
+                for (c, &w) in row.iter().enumerate() {
+                    prop_assert!(
+                        close_in_layer(f64::from(got[[p, c]]), w, scale, algorithm),
+                        "codes: layer {} pos {} ch {}: {} vs {}",
+                        l + 1,
+                        p,
+                        c,
+                        got[[p, c]],
+                        w
+                    );
+                    prop_assert!(
+                        close_in_layer(f64::from(dense[[p, c]]), w, scale, algorithm),
+                        "one-hot: layer {} pos {} ch {}",
+                        l + 1,
+                        p,
+                        c
+                    );
+                }
+            }
+        }
+        let last = want.last().unwrap();
+        let scale = largest(last);
+        for c in 0..sub.channels() {
+            let act = sub.activations(codes.view(), c).unwrap();
+            for p in 0..last.len() {
+                let w = last[p][c];
+                prop_assert!(close_in_layer(f64::from(act[[i, p]]), w, scale, algorithm));
+                prop_assert!(close_in_layer(
+                    f64::from(all[[i, p, c]]),
+                    w,
+                    scale,
+                    algorithm
+                ));
+            }
+        }
+    }
+    Ok(())
+}
+
+/// Channel counts like a real model's, kernels of 3 (one Winograd chunk) and 7 and 11 (three
+/// and four chunks, zero-padded), pooling in between: Winograd tiles most layers and still
+/// agrees with the f64 reference, on RF-long and longer inputs.
+#[test]
+fn winograd_on_a_wide_model() {
+    let block = |kernel, out, pool| Block {
+        kernel,
+        dilation: 1,
+        stride: 1,
+        out,
+        bn: true,
+        relu: Some(0.0),
+        pool,
+        dropout: false,
+    };
+    let spec = Spec {
+        blocks: vec![
+            block(7, 24, None),
+            block(3, 32, Some((2, 2))),
+            block(11, 40, None),
+            block(3, 48, Some((3, 3))),
+            block(7, 32, None),
+            block(3, 20, None),
+        ],
+        agct: false,
+        seed: 11,
+    };
+    let model = build(&spec);
+    let sub = model
+        .substructure(model.conv_count())
+        .unwrap()
+        .with_conv_algorithm(ConvAlgorithm::Winograd);
+    let tiles = sub.winograd_tiles();
+    eprintln!("Winograd tiles per conv layer: {tiles:?}");
+    assert!(
+        tiles.iter().filter(|t| t.is_some()).count() >= 4,
+        "{tiles:?}"
+    );
+    assert!(tiles.contains(&Some(4)), "{tiles:?}");
+    for extra in [0, 1, 5, 30] {
+        check_against_naive(&model, spec.seed, extra, 3, ConvAlgorithm::Winograd).unwrap();
     }
 }

@@ -8,7 +8,7 @@ mod common;
 
 use std::path::PathBuf;
 
-use neuronmotif_cnn::Model;
+use neuronmotif_cnn::{ConvAlgorithm, Model};
 use neuronmotif_core::Alphabet;
 
 fn testdata(name: &str) -> PathBuf {
@@ -25,8 +25,12 @@ fn pytorch_sequential_matches_pytorch() {
     let reference = common::reference::load_reference(
         &std::fs::read(testdata("tiny_sequential.reference.safetensors")).unwrap(),
     );
-    let (checked, worst) = common::reference::check_model(&model, &reference);
-    eprintln!("PyTorch file: {checked} tensors match PyTorch, worst relative error {worst:e}");
-    // three feature maps and three gradients
-    assert_eq!(checked, 6);
+    for algorithm in [ConvAlgorithm::Direct, ConvAlgorithm::Winograd] {
+        let (checked, worst) = common::reference::check_model(&model, &reference, algorithm);
+        eprintln!(
+            "PyTorch file ({algorithm:?}): {checked} tensors match PyTorch, worst relative error {worst:e}"
+        );
+        // three feature maps and three gradients
+        assert_eq!(checked, 6);
+    }
 }

@@ -5,7 +5,7 @@
 
 mod common;
 
-use neuronmotif_cnn::{keras, Model};
+use neuronmotif_cnn::{keras, ConvAlgorithm, Model};
 use neuronmotif_core::Alphabet;
 
 fn check_demo(name: &str) {
@@ -19,9 +19,13 @@ fn check_demo(name: &str) {
     let reference = common::reference::load_reference(
         &std::fs::read(dir.join(format!("{name}.tf-reference.safetensors"))).unwrap(),
     );
-    let (checked, worst) = common::reference::check_model(&model, &reference);
-    eprintln!("{name}: {checked} tensors match TensorFlow, worst relative error {worst:e}");
-    assert!(checked >= 5);
+    for algorithm in [ConvAlgorithm::Direct, ConvAlgorithm::Winograd] {
+        let (checked, worst) = common::reference::check_model(&model, &reference, algorithm);
+        eprintln!(
+            "{name} ({algorithm:?}): {checked} tensors match TensorFlow, worst relative error {worst:e}"
+        );
+        assert!(checked >= 5);
+    }
 }
 
 #[test]

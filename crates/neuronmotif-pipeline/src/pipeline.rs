@@ -6,7 +6,7 @@ use std::ops::{Range, RangeInclusive};
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
-use neuronmotif_cnn::Model;
+use neuronmotif_cnn::{ConvAlgorithm, Model};
 use neuronmotif_core::Alphabet;
 use neuronmotif_field::LayerPlan;
 use neuronmotif_sample::{
@@ -76,6 +76,9 @@ pub struct PipelineConfig {
     pub shard: Option<Shard>,
     /// How often a shard looks for the others' files while it waits (default 2 s).
     pub poll: Duration,
+    /// How the forward passes evaluate convolutions (default direct; Winograd is faster on
+    /// wide layers and rounds differently, see `docs/benchmarks.md` for how it was validated).
+    pub conv: ConvAlgorithm,
 }
 
 impl PipelineConfig {
@@ -106,6 +109,7 @@ impl PipelineConfig {
             keep_samples: false,
             shard: None,
             poll: Duration::from_secs(2),
+            conv: ConvAlgorithm::Direct,
         }
     }
 }
@@ -457,7 +461,10 @@ impl Pipeline {
         let t0 = Instant::now();
         let out = &self.config.out;
         let dir = layer_dir(out, layer);
-        let sub = self.model.substructure(layer)?;
+        let sub = self
+            .model
+            .substructure(layer)?
+            .with_conv_algorithm(self.config.conv);
         let channels = sub.channels();
         let neurons: Vec<usize> = match &self.config.neurons {
             None => (0..channels).collect(),
@@ -824,7 +831,7 @@ fn fingerprint(config: &PipelineConfig, model: &Model) -> Result<String, Error> 
         Some(p) => Some(fnv(&std::fs::read(p).map_err(|e| Error::file(p, e))?)),
         None => None,
     };
-    Ok(serde_json::json!({
+    let mut fp = serde_json::json!({
         "model": format!("{:016x}", fnv(&model_bytes)),
         "db": db_hash.map(|h| format!("{h:016x}")),
         "tomtom": format!("{:?}", config.tomtom),
@@ -843,6 +850,10 @@ fn fingerprint(config: &PipelineConfig, model: &Model) -> Result<String, Error> 
         // 3 = uninformative seed positions are drawn, 4 = every layer is seeded from its
         // table as saved.
         "method": 4,
-    })
-    .to_string())
+    });
+    // Recorded only when not the default, so runs begun before the choice existed resume.
+    if config.conv != ConvAlgorithm::Direct {
+        fp["conv"] = format!("{:?}", config.conv).into();
+    }
+    Ok(fp.to_string())
 }

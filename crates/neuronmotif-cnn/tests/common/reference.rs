@@ -41,14 +41,21 @@ pub fn assert_close(what: &str, got: &Array3<f32>, want: &Array3<f32>) -> f32 {
 
 /// Check every feature map and gradient of `reference` against `model`; returns how many
 /// tensors were checked and the worst relative error.
-pub fn check_model(model: &Model, reference: &[(String, Array3<f32>)]) -> (usize, f32) {
+pub fn check_model(
+    model: &Model,
+    reference: &[(String, Array3<f32>)],
+    algorithm: neuronmotif_cnn::ConvAlgorithm,
+) -> (usize, f32) {
     let inputs = &reference.iter().find(|(n, _)| n == "inputs").unwrap().1;
     let mut checked = 0;
     let mut worst = 0f32;
     for (tname, want) in reference {
         if let Some(l) = tname.strip_prefix("fmap_conv") {
             let l: usize = l.parse().unwrap();
-            let sub = model.substructure(l).unwrap();
+            let sub = model
+                .substructure(l)
+                .unwrap()
+                .with_conv_algorithm(algorithm);
             let got = sub.feature_map(inputs.view(), l).unwrap();
             worst = worst.max(assert_close(tname, &got, want));
             checked += 1;
@@ -58,7 +65,10 @@ pub fn check_model(model: &Model, reference: &[(String, Array3<f32>)]) -> (usize
             let l: usize = parts[0].parse().unwrap();
             let p: usize = parts[1].trim_start_matches("pos").parse().unwrap();
             let c: usize = parts[2].trim_start_matches("ch").parse().unwrap();
-            let sub = model.substructure(l).unwrap();
+            let sub = model
+                .substructure(l)
+                .unwrap()
+                .with_conv_algorithm(algorithm);
             let (_, got) = sub.gradient_at(inputs.view(), c, p).unwrap();
             worst = worst.max(assert_close(tname, &got, want));
             checked += 1;
