@@ -18,10 +18,10 @@ use neuronmotif_cnn::ConvAlgorithm;
 use rand_pcg::Pcg;
 
 const HELP: &str =
-    "cargo xtask bench-cnn [--batch N] [--runs N] [--no-tf] [--conv direct|winograd|both]
+    "cargo xtask bench-cnn [--batch N] [--runs N] [--no-tf] [--conv direct|winograd|bf16]
   Times forward and forward+gradient of BD-10 (two filter settings), Basset and demo2
-  substructures with neuronmotif-cnn (direct convolution and Winograd, unless --conv picks
-  one), then the same with TensorFlow via the anchor script
+  substructures with neuronmotif-cnn (direct convolution, Winograd, and bf16 where the CPU has
+  AVX-512 BF16, unless --conv picks one), then the same with TensorFlow via the anchor script
   ../shared/anchors/tf_throughput.py (needs python3 with tensorflow-cpu 2.15; set NM_TF_PYTHON
   or create target/xtask-venv-tf with `python3 -m venv target/xtask-venv-tf &&
   target/xtask-venv-tf/bin/pip install tensorflow-cpu==2.15.1`), and prints one table.";
@@ -45,7 +45,14 @@ pub fn run(args: &[String]) -> Result<(), String> {
         return Ok(());
     };
     let (mut batch, mut runs, mut no_tf) = (5000usize, 5usize, false);
-    let mut algorithms = vec![ConvAlgorithm::Direct, ConvAlgorithm::Winograd];
+    let mut algorithms: Vec<ConvAlgorithm> = [
+        ConvAlgorithm::Direct,
+        ConvAlgorithm::Winograd,
+        ConvAlgorithm::Bf16,
+    ]
+    .into_iter()
+    .filter(|a| a.is_supported())
+    .collect();
     while let Some(flag) = a.flag() {
         match flag {
             "--conv" => {

@@ -134,9 +134,9 @@ struct RunArgs {
     /// share --out; start all N with the same arguments (docs/run-directory.md).
     #[arg(long, value_name = "K/N")]
     shard: Option<String>,
-    /// How forward passes evaluate convolutions: direct (exact order, the default) or
-    /// winograd (fewer multiplications on wide layers, different rounding; see
-    /// docs/benchmarks.md).
+    /// How forward passes evaluate convolutions: direct (f32, the default), winograd (fewer
+    /// multiplications on wide layers, different rounding) or bf16 (bf16 operands with f32
+    /// sums, CPUs with AVX-512 BF16 only); see docs/benchmarks.md.
     #[arg(long, value_enum, default_value = "direct")]
     conv: Conv,
     /// Print nothing but errors.
@@ -148,6 +148,7 @@ struct RunArgs {
 enum Conv {
     Direct,
     Winograd,
+    Bf16,
 }
 
 #[derive(ValueEnum, Debug, Clone, Copy)]
@@ -421,6 +422,7 @@ fn run(args: RunArgs) -> Result<()> {
     config.conv = match args.conv {
         Conv::Direct => neuronmotif::cnn::ConvAlgorithm::Direct,
         Conv::Winograd => neuronmotif::cnn::ConvAlgorithm::Winograd,
+        Conv::Bf16 => neuronmotif::cnn::ConvAlgorithm::Bf16,
     };
     config.shard = args
         .shard

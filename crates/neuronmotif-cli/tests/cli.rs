@@ -104,6 +104,41 @@ fn run_writes_the_run_directory() {
     assert_eq!(meme.matches("\nMOTIF ").count(), tsv.lines().count() - 1);
 }
 
+/// `--conv winograd` runs, says so in run.json, and a direct run will not resume its directory
+/// (the two round differently, so their files must not mix).
+#[test]
+fn winograd_runs_are_recorded_and_kept_apart() {
+    let t = tempfile::tempdir().unwrap();
+    let (m, db) = demo_inputs();
+    let out = t.path().join("run");
+    let (ms, os) = (m.to_str().unwrap(), out.to_str().unwrap());
+    let args = [
+        "run",
+        ms,
+        "--out",
+        os,
+        "--quiet",
+        "--layers",
+        "1..=2",
+        "--neurons",
+        "0..4",
+    ];
+    let mut wino = args.to_vec();
+    wino.extend(["--conv", "winograd", "--db", db.to_str().unwrap()]);
+    let o = run(&wino);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let run_json: serde_json_value::Value =
+        serde_json_value::parse(&std::fs::read_to_string(out.join("run.json")).unwrap());
+    assert_eq!(run_json.get("conv"), Some("winograd"));
+    assert_eq!(run_json.get("status"), Some("complete"));
+    let mut direct = args.to_vec();
+    direct.extend(["--db", db.to_str().unwrap()]);
+    let o = run(&direct);
+    assert!(!o.status.success());
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(err.contains("another model, seed or parameters"), "{err}");
+}
+
 #[test]
 fn interrupted_run_resumes_to_identical_bytes() {
     // The bundled demo model and database, two layers and six neurons each to stay quick.

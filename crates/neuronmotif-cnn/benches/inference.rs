@@ -1,7 +1,8 @@
 //! Forward and forward+gradient throughput on the substructures the TensorFlow anchor measures
 //! (batch 5,000, random weights, input = RF of the last layer), and the machine's practical
 //! f32 peak (a large square GEMM through the same kernel). Each substructure is timed with the
-//! direct convolution and with the opt-in Winograd forward. `cargo xtask bench-cnn` prints the
+//! direct convolution, with the opt-in Winograd forward and (on CPUs with AVX-512 BF16) with
+//! bf16 operands. `cargo xtask bench-cnn` prints the
 //! side-by-side table with TensorFlow.
 #![allow(missing_docs, clippy::unwrap_used)]
 
@@ -53,6 +54,16 @@ fn substructures(c: &mut Criterion) {
         g.bench_function("winograd forward codes", |b| {
             b.iter(|| wino.activations(codes.view(), 0).unwrap())
         });
+        // bf16 operands, where the CPU has AVX-512 BF16.
+        if ConvAlgorithm::Bf16.is_supported() {
+            let half = sub.clone().with_conv_algorithm(ConvAlgorithm::Bf16);
+            g.bench_function("bf16 forward one-hot", |b| {
+                b.iter(|| half.activations(x.view(), 0).unwrap())
+            });
+            g.bench_function("bf16 forward+gradient one-hot", |b| {
+                b.iter(|| half.activation_and_gradient(x.view(), 0).unwrap())
+            });
+        }
         g.finish();
     }
 }

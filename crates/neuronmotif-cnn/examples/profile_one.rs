@@ -1,5 +1,5 @@
 //! Run one configuration's forward+gradient repeatedly (for `perf record`).
-//! `cargo run --release -p neuronmotif-cnn --features testing --example profile_one -- basset|bd10 [grad|fwd] [reps] [direct|winograd]`
+//! `cargo run --release -p neuronmotif-cnn --features testing --example profile_one -- basset|bd10 [grad|fwd] [reps] [direct|winograd|bf16]`
 #![allow(clippy::unwrap_used)]
 
 use neuronmotif_cnn::testing::{random_model, BASSET3, BD10_BRIEF};
@@ -18,6 +18,7 @@ fn main() {
     let model = random_model(blocks, 0);
     let algorithm = match args.get(3).map(String::as_str) {
         Some("winograd") => ConvAlgorithm::Winograd,
+        Some("bf16") => ConvAlgorithm::Bf16,
         _ => ConvAlgorithm::Direct,
     };
     let sub = model

@@ -3,7 +3,7 @@
 
 use std::ops::Range;
 
-use crate::kernel::{gemm, sparse, Lhs};
+use crate::kernel::{bf16, gemm, sparse, Lhs};
 use crate::substructure::{Batch, ChunkLen, ConvStage, Stage, Substructure};
 use crate::winograd::WinoBufs;
 
@@ -88,6 +88,7 @@ pub(crate) struct Bufs {
     grad_b: Vec<f32>,
     scratch: Scratch,
     wino: WinoBufs,
+    bf16_in: Vec<u16>,
 }
 
 /// Work space of the backward through a convolution.
@@ -142,6 +143,7 @@ impl Bufs {
                 tmp: Vec::new(),
             },
             wino: WinoBufs::default(),
+            bf16_in: Vec::new(),
         }
     }
 
@@ -215,6 +217,30 @@ impl Bufs {
                         self.last_single = true;
                     } else if let Some(wg) = &c.wino {
                         wg.forward(c, input, n, lin, lout, out, &mut self.wino);
+                    } else if let Some(bc) = &c.bf16 {
+                        // activations rounded to bf16 once, channels padded to cin2
+                        let cin2 = bc.cin2;
+                        self.bf16_in.clear();
+                        for pos in input[..n * lin * cin].chunks_exact(cin) {
+                            self.bf16_in.extend(pos.iter().map(|&v| bf16::to_bf16(v)));
+                            if cin2 > cin {
+                                self.bf16_in.push(0);
+                            }
+                        }
+                        self.rows.clear();
+                        for b in 0..n {
+                            for p in 0..lout {
+                                self.rows.push((b * lin + p * c.s) * cin2);
+                            }
+                        }
+                        bf16::gemm_bf16(
+                            &self.bf16_in,
+                            &self.rows,
+                            &bc.packed,
+                            &c.bias,
+                            &mut out[..n * lout * cout],
+                            cout,
+                        );
                     } else {
                         self.rows.clear();
                         for b in 0..n {

@@ -6,6 +6,7 @@ use rayon::prelude::*;
 
 use crate::exec::{Bufs, Plan};
 use crate::gather::OneHotTable;
+use crate::kernel::bf16::PackedBf16;
 use crate::kernel::PackedB;
 use crate::model::{ConvLayer, Layer, Model};
 use crate::winograd::{ConvAlgorithm, Winograd};
@@ -56,6 +57,12 @@ impl Batch<'_> {
     }
 }
 
+/// A fresh identity for a substructure's buffer layout.
+fn next_id() -> u64 {
+    static NEXT: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+    NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed)
+}
+
 /// One compiled convolution: batchnorm folded in, weights packed for the GEMM kernel.
 #[derive(Debug, Clone)]
 pub(crate) struct ConvStage {
@@ -78,6 +85,31 @@ pub(crate) struct ConvStage {
     pub onehot: Option<Box<OneHotTable>>,
     /// Winograd-transformed taps, when [`ConvAlgorithm::Winograd`] chose this layer.
     pub wino: Option<Box<Winograd>>,
+    /// bf16 weights, when [`ConvAlgorithm::Bf16`] applies to this layer.
+    pub bf16: Option<Box<Bf16Conv>>,
+}
+
+/// A convolution's weights for the bf16 kernel: input channels padded to an even count
+/// `cin2`, rows `(t, c)` of `[k · cin2, cout]`.
+#[derive(Debug, Clone, PartialEq)]
+pub(crate) struct Bf16Conv {
+    pub cin2: usize,
+    pub packed: PackedBf16,
+}
+
+impl Bf16Conv {
+    fn new(c: &ConvStage) -> Bf16Conv {
+        let cin2 = c.cin + c.cin % 2;
+        let packed = PackedBf16::from_fn(c.k * cin2, c.cout, |row, o| {
+            let (t, ci) = (row / cin2, row % cin2);
+            if ci < c.cin {
+                c.w[(t * c.cin + ci) * c.cout + o]
+            } else {
+                0.0
+            }
+        });
+        Bf16Conv { cin2, packed }
+    }
 }
 
 /// One step of a compiled substructure.
@@ -124,6 +156,8 @@ pub struct Substructure {
     pub(crate) conv_stages: Vec<usize>,
     pub(crate) chunk: usize,
     algorithm: ConvAlgorithm,
+    /// Identifies the buffer layout (shapes and chunk) for the per-thread buffer cache.
+    id: u64,
 }
 
 /// Shapes, not the packed weights (which run to hundreds of thousands of numbers).
@@ -229,6 +263,7 @@ impl Substructure {
             conv_stages,
             chunk: 1,
             algorithm: ConvAlgorithm::Direct,
+            id: next_id(),
         };
         sub.chunk = sub.default_chunk();
         Ok(sub)
@@ -315,9 +350,19 @@ impl Substructure {
     /// With [`ConvAlgorithm::Winograd`] each undilated, unstrided conv whose output on an
     /// RF-long input is long enough to gain is tiled; the others, the first conv on base codes
     /// and a single-neuron last conv stay direct. Gradients always use the direct weights.
+    ///
+    /// [`ConvAlgorithm::Bf16`] on a CPU without AVX-512 BF16 leaves the substructure direct
+    /// ([`Substructure::conv_algorithm`] then says `Direct`); check
+    /// [`ConvAlgorithm::is_supported`] first to report it.
     pub fn with_conv_algorithm(mut self, algorithm: ConvAlgorithm) -> Self {
+        let algorithm = if algorithm.is_supported() {
+            algorithm
+        } else {
+            ConvAlgorithm::Direct
+        };
         self.algorithm = algorithm;
         let lens = Plan::new(&self, self.input_len).map(|p| p.lens).ok();
+        let first = self.conv_stages.first().copied();
         for (i, st) in self.stages.iter_mut().enumerate() {
             if let Stage::Conv(c) = st {
                 c.wino = match (algorithm, &lens) {
@@ -326,6 +371,8 @@ impl Substructure {
                     }
                     _ => None,
                 };
+                c.bf16 = (algorithm == ConvAlgorithm::Bf16 && c.d == 1 && Some(i) != first)
+                    .then(|| Box::new(Bf16Conv::new(c)));
             }
         }
         self
@@ -350,6 +397,7 @@ impl Substructure {
     /// Set the chunk size (sequences per parallel task); results do not depend on it.
     pub fn with_chunk(mut self, chunk: usize) -> Self {
         self.chunk = chunk.max(1);
+        self.id = next_id();
         self
     }
 
@@ -618,9 +666,8 @@ impl Substructure {
         act.par_chunks_mut(chunk)
             .zip(grad.par_chunks_mut(chunk * len * 4))
             .enumerate()
-            .for_each_init(
-                || Bufs::new(self, &plan),
-                |bufs, (ci, (a, g))| {
+            .for_each(|(ci, (a, g))| {
+                self.with_bufs(&plan, |bufs| {
                     let range = ci * chunk..ci * chunk + a.len();
                     bufs.load(&batch, range.clone());
                     bufs.forward(self, &plan, range.len(), self.stages.len(), Some(channel));
@@ -628,8 +675,8 @@ impl Substructure {
                         *v = bufs.neuron(&plan, channel, b, position);
                     }
                     bufs.backward(self, &plan, range.len(), channel, position, g);
-                },
-            );
+                })
+            });
         Ok(())
     }
 
@@ -651,15 +698,14 @@ impl Substructure {
         let plan = self.check_batch(&batch)?;
         let mut out = vec![0u32; batch.len()];
         let chunk = self.chunk;
-        out.par_chunks_mut(chunk).enumerate().for_each_init(
-            || Bufs::new(self, &plan),
-            |bufs, (ci, dst)| {
+        out.par_chunks_mut(chunk).enumerate().for_each(|(ci, dst)| {
+            self.with_bufs(&plan, |bufs| {
                 let n = dst.len();
                 bufs.load(&batch, ci * chunk..ci * chunk + n);
                 bufs.forward(self, &plan, n, self.stages.len(), None);
                 bufs.route(self, &plan, n, channel, 0, dst);
-            },
-        );
+            })
+        });
         Ok(out)
     }
 
@@ -678,14 +724,35 @@ impl Substructure {
             return;
         }
         let chunk = self.chunk;
-        out.par_chunks_mut(chunk * per).enumerate().for_each_init(
-            || Bufs::new(self, plan),
-            |bufs, (ci, dst)| {
-                let n = dst.len() / per;
-                bufs.load(batch, ci * chunk..ci * chunk + n);
-                f(bufs, ChunkLen(n), dst);
-            },
-        );
+        out.par_chunks_mut(chunk * per)
+            .enumerate()
+            .for_each(|(ci, dst)| {
+                self.with_bufs(plan, |bufs| {
+                    let n = dst.len() / per;
+                    bufs.load(batch, ci * chunk..ci * chunk + n);
+                    f(bufs, ChunkLen(n), dst);
+                })
+            });
+    }
+
+    /// Run `f` with this thread's work buffers for this substructure and input length, kept
+    /// between calls: a fresh set per call cost page faults on every first touch (5 % of a
+    /// BD-10 forward in a profile). Buffers are overwritten before they are read, so reuse does
+    /// not change results.
+    fn with_bufs<R>(&self, plan: &Plan, f: impl FnOnce(&mut Bufs) -> R) -> R {
+        thread_local! {
+            static CACHE: std::cell::RefCell<Option<(u64, usize, Bufs)>> =
+                const { std::cell::RefCell::new(None) };
+        }
+        let key = (self.id, plan.input_len);
+        let cached = CACHE.with(|c| c.borrow_mut().take());
+        let mut bufs = match cached {
+            Some((id, len, b)) if (id, len) == key => b,
+            _ => Bufs::new(self, plan),
+        };
+        let r = f(&mut bufs);
+        CACHE.with(|c| *c.borrow_mut() = Some((key.0, key.1, bufs)));
+        r
     }
 }
 
@@ -755,5 +822,6 @@ fn compile_conv(
         w_t,
         onehot,
         wino: None,
+        bf16: None,
     }
 }

@@ -31,6 +31,22 @@ pub enum ConvAlgorithm {
     /// slightly different rounding (see the module docs). Input gradients are unchanged: the
     /// backward pass is always direct.
     Winograd,
+    /// Direct convolution with the operands rounded to bf16 (8 significant bits) and f32 sums,
+    /// on CPUs with AVX-512 BF16 (`vdpbf16ps`, twice the multiply-adds of f32 per instruction).
+    /// Applies to undilated convs after the first; the first conv and a single-neuron last conv
+    /// stay f32, and so does the backward pass. On a CPU without the instructions it is not
+    /// available ([`ConvAlgorithm::is_supported`]) and the substructure stays direct.
+    Bf16,
+}
+
+impl ConvAlgorithm {
+    /// Whether this CPU can run the algorithm (always, except [`ConvAlgorithm::Bf16`]).
+    pub fn is_supported(self) -> bool {
+        match self {
+            ConvAlgorithm::Direct | ConvAlgorithm::Winograd => true,
+            ConvAlgorithm::Bf16 => crate::kernel::bf16::supported(),
+        }
+    }
 }
 
 /// A convolution's taps transformed for F(m, 3), packed for the GEMM kernel.

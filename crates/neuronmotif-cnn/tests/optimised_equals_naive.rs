@@ -20,8 +20,24 @@ fn close_in_layer(a: f64, b: f64, scale: f64, algorithm: ConvAlgorithm) -> bool 
     match algorithm {
         ConvAlgorithm::Direct => close(a, b),
         ConvAlgorithm::Winograd => (a - b).abs() <= 2e-4 * (1.0 + b.abs()) + 1e-5 * scale,
+        ConvAlgorithm::Bf16 => (a - b).abs() <= 2e-4 * (1.0 + b.abs()) + BF16_TOL * scale,
     }
 }
+
+/// The size errors are measured against. Winograd errs within a layer, by the size of that
+/// layer's own terms. bf16 errors are made in one layer and carried into the next, where an
+/// output that cancels (a one-channel layer of small values after a large one) keeps the
+/// absolute error of its large inputs, so its scale is the largest activation so far.
+fn layer_scale(own: f64, so_far: f64, algorithm: ConvAlgorithm) -> f64 {
+    match algorithm {
+        ConvAlgorithm::Bf16 => so_far,
+        _ => own,
+    }
+}
+
+/// bf16 keeps 8 significant bits (relative rounding 2^-9 per operand); errors grow layer by
+/// layer. Measured on the wide model below: see `bf16_on_a_wide_model`.
+const BF16_TOL: f64 = 0.05;
 
 fn largest(rows: &[Vec<f64>]) -> f64 {
     rows.iter().flatten().fold(0.0, |m, v| m.max(v.abs()))
@@ -36,15 +52,29 @@ proptest! {
     }
 
     #[test]
+    fn bf16_feature_maps_and_activations(spec in spec_strategy(4), extra in 0usize..5, n in 1usize..7) {
+        // A thresholded ReLU (Keras `threshold`) jumps by the threshold where a value crosses
+        // it, so bf16 rounding may move an output by that much; compare with plain ReLUs.
+        let mut spec = spec;
+        for t in spec.blocks.iter_mut().filter_map(|b| b.relu.as_mut()) {
+            *t = 0.0;
+        }
+        if ConvAlgorithm::Bf16.is_supported() {
+            check_against_naive(&build(&spec), spec.seed, extra, n, ConvAlgorithm::Bf16)?;
+        }
+    }
+
+    #[test]
     fn winograd_feature_maps_and_activations(spec in spec_strategy(4), extra in 0usize..9, n in 1usize..7) {
         check_against_naive(&build(&spec), spec.seed, extra, n, ConvAlgorithm::Winograd)?;
     }
 
     #[test]
-    fn results_do_not_depend_on_chunks_or_threads(spec in spec_strategy(4), n in 1usize..20, wino in any::<bool>()) {
+    fn results_do_not_depend_on_chunks_or_threads(spec in spec_strategy(4), n in 1usize..20, alg in 0usize..3) {
         let model = build(&spec);
         let layer = model.conv_count();
-        let algorithm = if wino { ConvAlgorithm::Winograd } else { ConvAlgorithm::Direct };
+        // Bf16 falls back to direct on a CPU without it (and is then tested as direct)
+        let algorithm = [ConvAlgorithm::Direct, ConvAlgorithm::Winograd, ConvAlgorithm::Bf16][alg];
         let base = model.substructure(layer).unwrap().with_conv_algorithm(algorithm);
         let codes = random_codes(n, base.input_len(), spec.seed);
         let run = |chunk: usize, threads: usize| {
@@ -85,11 +115,13 @@ fn check_against_naive(
     for i in 0..n {
         let want = naive_conv_maps(model, layer, &onehot_to_map(&onehot, i));
         prop_assert_eq!(want.len(), layer);
+        let mut running = 0.0f64;
         for (l, wm) in want.iter().enumerate() {
             let got = maps[l].index_axis(ndarray::Axis(0), i);
             let dense = maps_dense[l].index_axis(ndarray::Axis(0), i);
             prop_assert_eq!(got.shape(), &[wm.len(), wm[0].len()]);
-            let scale = largest(wm);
+            running = running.max(largest(wm));
+            let scale = layer_scale(largest(wm), running, algorithm);
             for (p, row) in wm.iter().enumerate() {
                 for (c, &w) in row.iter().enumerate() {
                     prop_assert!(
@@ -112,7 +144,7 @@ fn check_against_naive(
             }
         }
         let last = want.last().unwrap();
-        let scale = largest(last);
+        let scale = layer_scale(largest(last), running, algorithm);
         for c in 0..sub.channels() {
             let act = sub.activations(codes.view(), c).unwrap();
             for p in 0..last.len() {
@@ -130,11 +162,9 @@ fn check_against_naive(
     Ok(())
 }
 
-/// Channel counts like a real model's, kernels of 3 (one Winograd chunk) and 7 and 11 (three
-/// and four chunks, zero-padded), pooling in between: Winograd tiles most layers and still
-/// agrees with the f64 reference, on RF-long and longer inputs.
-#[test]
-fn winograd_on_a_wide_model() {
+/// Six blocks with channel counts like a real model's (two of them odd, which the bf16 path
+/// pads), kernels of 3, 7 and 11 taps and two max-pools.
+fn wide_spec() -> Spec {
     let block = |kernel, out, pool| Block {
         kernel,
         dilation: 1,
@@ -145,18 +175,26 @@ fn winograd_on_a_wide_model() {
         pool,
         dropout: false,
     };
-    let spec = Spec {
+    Spec {
         blocks: vec![
             block(7, 24, None),
-            block(3, 32, Some((2, 2))),
+            block(3, 33, Some((2, 2))),
             block(11, 40, None),
             block(3, 48, Some((3, 3))),
-            block(7, 32, None),
+            block(7, 31, None),
             block(3, 20, None),
         ],
         agct: false,
         seed: 11,
-    };
+    }
+}
+
+/// Channel counts like a real model's, kernels of 3 (one Winograd chunk) and 7 and 11 (three
+/// and four chunks, zero-padded), pooling in between: Winograd tiles most layers and still
+/// agrees with the f64 reference, on RF-long and longer inputs.
+#[test]
+fn winograd_on_a_wide_model() {
+    let spec = wide_spec();
     let model = build(&spec);
     let sub = model
         .substructure(model.conv_count())
@@ -171,5 +209,46 @@ fn winograd_on_a_wide_model() {
     assert!(tiles.contains(&Some(4)), "{tiles:?}");
     for extra in [0, 1, 5, 30] {
         check_against_naive(&model, spec.seed, extra, 3, ConvAlgorithm::Winograd).unwrap();
+    }
+}
+
+/// The bf16 path on the wide model, layer by layer against the f64 reference: its error
+/// relative to the layer's largest activation, printed, and bounded by [`BF16_TOL`].
+#[test]
+fn bf16_on_a_wide_model() {
+    if !ConvAlgorithm::Bf16.is_supported() {
+        eprintln!("note: this CPU has no AVX-512 BF16; the bf16 path is not exercised here");
+        return;
+    }
+    let spec = wide_spec();
+    let model = build(&spec);
+    let sub = model
+        .substructure(model.conv_count())
+        .unwrap()
+        .with_conv_algorithm(ConvAlgorithm::Bf16);
+    assert_eq!(sub.conv_algorithm(), ConvAlgorithm::Bf16);
+    let codes = random_codes(4, sub.input_len() + 3, 5);
+    let onehot = codes_to_onehot(&codes);
+    let maps = sub.feature_maps(codes.view()).unwrap();
+    let mut worst = vec![0.0f64; maps.len()];
+    for i in 0..4 {
+        let want = naive_conv_maps(&model, model.conv_count(), &onehot_to_map(&onehot, i));
+        for (l, wm) in want.iter().enumerate() {
+            let scale = largest(wm);
+            let got = maps[l].index_axis(ndarray::Axis(0), i);
+            for (p, row) in wm.iter().enumerate() {
+                for (c, &w) in row.iter().enumerate() {
+                    worst[l] = worst[l].max((f64::from(got[[p, c]]) - w).abs() / scale);
+                }
+            }
+        }
+    }
+    let shown: Vec<String> = worst.iter().map(|w| format!("{w:.2e}")).collect();
+    eprintln!("bf16 error / layer scale, per conv layer: {shown:?}");
+    // the first conv stays f32
+    assert!(worst[0] < 1e-6, "{worst:?}");
+    // later layers carry bf16 rounding, but far less than a wrong layout would give
+    for w in &worst[1..] {
+        assert!(*w > 1e-7 && *w < BF16_TOL, "{worst:?}");
     }
 }

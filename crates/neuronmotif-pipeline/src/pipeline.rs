@@ -76,8 +76,9 @@ pub struct PipelineConfig {
     pub shard: Option<Shard>,
     /// How often a shard looks for the others' files while it waits (default 2 s).
     pub poll: Duration,
-    /// How the forward passes evaluate convolutions (default direct; Winograd is faster on
-    /// wide layers and rounds differently, see `docs/benchmarks.md` for how it was validated).
+    /// How the forward passes evaluate convolutions (default direct; Winograd and bf16 are
+    /// faster on wide layers and round differently, see `docs/benchmarks.md` for how they were
+    /// validated). [`Pipeline::new`] refuses an algorithm this CPU cannot run.
     pub conv: ConvAlgorithm,
 }
 
@@ -178,6 +179,13 @@ impl Pipeline {
     /// Load and validate everything; nothing is written yet.
     pub fn new(config: PipelineConfig) -> Result<Pipeline, Error> {
         config.sampler.clone().check()?;
+        if !config.conv.is_supported() {
+            return Err(Error::Config(format!(
+                "conv {:?}: this CPU lacks the instructions it needs (AVX-512 BF16); \
+                 use direct or winograd",
+                config.conv
+            )));
+        }
         for &m in std::iter::once(&config.motif_nb).chain(config.motif_nb_layers.values()) {
             DecoupleParams {
                 motif_nb: m,
@@ -729,6 +737,7 @@ impl Pipeline {
             db: self.config.db.as_ref().map(|p| p.display().to_string()),
             sampler: serde_json::to_value(&self.config.sampler).unwrap_or_default(),
             decouple: serde_json::to_value(&self.config.decouple).unwrap_or_default(),
+            conv: format!("{:?}", self.config.conv).to_lowercase(),
             fingerprint: self.fingerprint.clone(),
             results,
             total_s: 0.0,

@@ -140,12 +140,20 @@ pub struct RunJson {
     pub sampler: serde_json::Value,
     /// Demixing parameters.
     pub decouple: serde_json::Value,
+    /// How forward passes evaluated convolutions: `direct`, `winograd` or `bf16` (absent in
+    /// files written before the choice existed, which were direct).
+    #[serde(default = "direct")]
+    pub conv: String,
     /// What determines the outputs; a rerun must match it to resume.
     pub fingerprint: String,
     /// Per-layer results.
     pub results: Vec<LayerSummary>,
     /// Wall seconds of the whole run (this invocation).
     pub total_s: f64,
+}
+
+fn direct() -> String {
+    "direct".into()
 }
 
 impl RunJson {

@@ -235,6 +235,7 @@ fn scoring_reads_receptive_field_starts_and_strands() {
         db: Some(subset().display().to_string()),
         sampler: serde_json::json!({}),
         decouple: serde_json::json!({}),
+        conv: "direct".into(),
         fingerprint: String::new(),
         results: vec![LayerSummary {
             layer: 2,

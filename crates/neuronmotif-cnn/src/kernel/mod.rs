@@ -12,6 +12,7 @@
 //! position in a block, or the thread that computes them, so results are bitwise independent
 //! of batching and thread count.
 
+pub(crate) mod bf16;
 mod generic;
 pub(crate) mod sparse;
 #[cfg(target_arch = "x86_64")]
