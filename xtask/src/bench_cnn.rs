@@ -18,13 +18,15 @@ use neuronmotif_cnn::ConvAlgorithm;
 use rand_pcg::Pcg;
 
 const HELP: &str =
-    "cargo xtask bench-cnn [--batch N] [--runs N] [--no-tf] [--conv direct|winograd|bf16]
+    "cargo xtask bench-cnn [--batch N] [--runs N] [--no-tf] [--conv direct|winograd|bf16] [--per-layer]
   Times forward and forward+gradient of BD-10 (two filter settings), Basset and demo2
   substructures with neuronmotif-cnn (direct convolution, Winograd, and bf16 where the CPU has
   AVX-512 BF16, unless --conv picks one), then the same with TensorFlow via the anchor script
   ../shared/anchors/tf_throughput.py (needs python3 with tensorflow-cpu 2.15; set NM_TF_PYTHON
   or create target/xtask-venv-tf with `python3 -m venv target/xtask-venv-tf &&
-  target/xtask-venv-tf/bin/pip install tensorflow-cpu==2.15.1`), and prints one table.";
+  target/xtask-venv-tf/bin/pip install tensorflow-cpu==2.15.1`), and prints one table.
+  --per-layer: instead, time each conv layer of BD-10 and Basset on one thread (timers
+  inside the engine) and print its GFLOP/s.";
 
 mod rand_pcg {
     /// A tiny deterministic generator for the input batch (the weights use the crate's own).
@@ -44,7 +46,7 @@ pub fn run(args: &[String]) -> Result<(), String> {
     let Some(mut a) = crate::args::Args::new(args, HELP) else {
         return Ok(());
     };
-    let (mut batch, mut runs, mut no_tf) = (5000usize, 5usize, false);
+    let (mut batch, mut runs, mut no_tf, mut per_layer) = (5000usize, 5usize, false, false);
     let mut algorithms: Vec<ConvAlgorithm> = [
         ConvAlgorithm::Direct,
         ConvAlgorithm::Winograd,
@@ -68,6 +70,7 @@ pub fn run(args: &[String]) -> Result<(), String> {
             "--batch" => batch = a.parsed(flag, "a positive number", |&n: &usize| n > 0)?,
             "--runs" => runs = a.parsed(flag, "a positive number", |&n: &usize| n > 0)?,
             "--no-tf" => no_tf = true,
+            "--per-layer" => per_layer = true,
             other => return Err(a.unknown(other)),
         }
     }
@@ -77,6 +80,9 @@ pub fn run(args: &[String]) -> Result<(), String> {
         ("Basset_conv3", &BASSET3),
         ("demo2_conv5", &DEMO2),
     ];
+    if per_layer {
+        return layer_table(&configs[..3], &algorithms, batch, runs);
+    }
     println!(
         "machine: {} ({} threads), kernel {}",
         cpu_model(),
@@ -223,6 +229,77 @@ fn tensorflow(batch: usize, runs: usize) -> Result<Vec<(&'static str, f64, f64)>
         rows.push((name, f, g));
     }
     Ok(rows)
+}
+
+/// Per conv layer of each substructure, on one thread (stage timers inside the engine,
+/// `neuronmotif_cnn::testing::conv_layer_seconds`): the convolution's time and GFLOP/s, and
+/// the time of the ReLU / pooling after it. The last conv computes one neuron, as in the
+/// main table.
+fn layer_table(
+    configs: &[(&str, &[BlockShape])],
+    algorithms: &[ConvAlgorithm],
+    batch: usize,
+    runs: usize,
+) -> Result<(), String> {
+    println!(
+        "machine: {}; ONE thread, batch {batch}, {runs} forward passes, one-hot input of RF(L) bp",
+        cpu_model()
+    );
+    for (name, blocks) in configs {
+        let model = random_model(blocks, 0);
+        let l_max = blocks.len();
+        println!("\n{name} (ms per pass of {batch} sequences):");
+        let mut header = String::from("| conv | k | cin → cout | out len | MFLOP/seq |");
+        for a in algorithms {
+            header.push_str(&format!(" {a:?} conv ms | GFLOP/s | ReLU+pool ms |"));
+        }
+        println!("{header}");
+        println!("|{}", "---|".repeat(5 + 3 * algorithms.len()));
+        let base = model.substructure(l_max).map_err(|e| e.to_string())?;
+        let len = base.input_len();
+        let mut rng = Pcg(1);
+        let codes = ndarray::Array2::from_shape_fn((batch, len), |_| rng.next());
+        let x = codes_to_onehot(&codes);
+        let cols: Vec<Vec<(f64, f64)>> = algorithms
+            .iter()
+            .map(|&a| {
+                let sub = base.clone().with_conv_algorithm(a);
+                neuronmotif_cnn::testing::conv_layer_seconds(&sub, x.view(), runs)
+            })
+            .collect();
+        let mut totals = vec![0.0; algorithms.len()];
+        for l in 1..=l_max {
+            let c = model.conv(l).map_err(|e| e.to_string())?;
+            let out = base.output_len(l, len).unwrap_or(0);
+            let cout = if l == l_max { 1 } else { c.out_channels() };
+            let flops = 2.0 * (out * c.kernel() * c.in_channels() * cout) as f64;
+            let mut row = format!(
+                "| {l} | {} | {} → {cout} | {out} | {:.2} |",
+                c.kernel(),
+                c.in_channels(),
+                flops / 1e6
+            );
+            for (ai, col) in cols.iter().enumerate() {
+                let (conv, rest) = col.get(l - 1).copied().unwrap_or((f64::NAN, f64::NAN));
+                let (conv, rest) = (conv / runs as f64, rest / runs as f64);
+                totals[ai] += conv + rest;
+                row.push_str(&format!(
+                    " {:.1} | {:.0} | {:.1} |",
+                    conv * 1e3,
+                    flops * batch as f64 / conv / 1e9,
+                    rest * 1e3
+                ));
+            }
+            println!("{row}");
+        }
+        let seqs: Vec<String> = algorithms
+            .iter()
+            .zip(&totals)
+            .map(|(a, t)| format!("{a:?} {:.0} seq/s", batch as f64 / t))
+            .collect();
+        println!("one-thread forward, all layers: {}", seqs.join(", "));
+    }
+    Ok(())
 }
 
 fn codes_to_onehot(codes: &ndarray::Array2<u8>) -> ndarray::Array3<f32> {

@@ -89,6 +89,8 @@ pub(crate) struct Bufs {
     scratch: Scratch,
     wino: WinoBufs,
     bf16_in: Vec<u16>,
+    /// Seconds spent in each stage, when a benchmark asks ([`Bufs::time_stages`]).
+    stage_times: Option<Vec<f64>>,
 }
 
 /// Work space of the backward through a convolution.
@@ -144,7 +146,18 @@ impl Bufs {
             },
             wino: WinoBufs::default(),
             bf16_in: Vec::new(),
+            stage_times: None,
         }
+    }
+
+    /// Start accumulating the seconds of each stage of later forward passes.
+    pub(crate) fn time_stages(&mut self, stages: usize) {
+        self.stage_times = Some(vec![0.0; stages]);
+    }
+
+    /// The seconds accumulated per stage since [`Bufs::time_stages`].
+    pub(crate) fn stage_times(&self) -> Option<&[f64]> {
+        self.stage_times.as_deref()
     }
 
     /// Copy sequences `range` of the batch into the chunk's contiguous input buffer.
@@ -198,7 +211,9 @@ impl Bufs {
         let n = n.into();
         let last = sub.stages.len() - 1;
         self.last_single = false;
+        let timing = self.stage_times.is_some();
         for i in 0..upto.min(sub.stages.len()) {
+            let t0 = timing.then(std::time::Instant::now);
             let (lin, cin) = (plan.in_len(i), plan.in_ch(i));
             let (lout, cout) = (plan.lens[i], plan.chans[i]);
             let (before, rest) = self.acts.split_at_mut(i);
@@ -297,6 +312,9 @@ impl Bufs {
                         }
                     }
                 }
+            }
+            if let (Some(t0), Some(ts)) = (t0, self.stage_times.as_mut()) {
+                ts[i] += t0.elapsed().as_secs_f64();
             }
         }
     }

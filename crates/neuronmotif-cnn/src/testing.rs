@@ -132,3 +132,43 @@ pub fn square_gemm_seconds(n: usize, threads: usize) -> f64 {
         });
     t.elapsed().as_secs_f64()
 }
+
+/// Per conv layer of `sub`, on one thread: seconds in the convolution itself and seconds in
+/// the ReLU, pooling and affine steps that follow it, summed over `reps` forward passes of
+/// `batch` (the last conv computing neuron 0 only, as [`crate::Substructure::activations`]
+/// does). For per-layer GFLOP/s in benchmark reports.
+pub fn conv_layer_seconds(
+    sub: &crate::Substructure,
+    batch: ndarray::ArrayView3<'_, f32>,
+    reps: usize,
+) -> Vec<(f64, f64)> {
+    use crate::exec::{Bufs, Plan};
+    use crate::substructure::Stage;
+    let Ok(plan) = Plan::new(sub, batch.shape()[1]) else {
+        return Vec::new();
+    };
+    let mut bufs = Bufs::new(sub, &plan);
+    bufs.time_stages(sub.stages.len());
+    let b: crate::Batch<'_> = batch.into();
+    let n = batch.shape()[0];
+    for _ in 0..reps {
+        for start in (0..n).step_by(sub.chunk) {
+            let len = sub.chunk.min(n - start);
+            bufs.load(&b, start..start + len);
+            bufs.forward(sub, &plan, len, sub.stages.len(), Some(0));
+        }
+    }
+    let times = bufs.stage_times().unwrap_or(&[]);
+    let mut out: Vec<(f64, f64)> = Vec::new();
+    for (stage, t) in sub.stages.iter().zip(times) {
+        match stage {
+            Stage::Conv(_) => out.push((*t, 0.0)),
+            _ => {
+                if let Some(last) = out.last_mut() {
+                    last.1 += t;
+                }
+            }
+        }
+    }
+    out
+}

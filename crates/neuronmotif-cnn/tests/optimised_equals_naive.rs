@@ -66,6 +66,16 @@ proptest! {
 
     #[test]
     fn winograd_feature_maps_and_activations(spec in spec_strategy(4), extra in 0usize..9, n in 1usize..7) {
+        // Winograd skips layers with fewer than 16 input channels: widen every layer 8×. A
+        // thresholded ReLU jumps by its threshold where rounding moves a value across it (see
+        // the bf16 test), so the ReLUs are plain here.
+        let mut spec = spec;
+        for b in &mut spec.blocks {
+            b.out *= 8;
+            if let Some(t) = b.relu.as_mut() {
+                *t = 0.0;
+            }
+        }
         check_against_naive(&build(&spec), spec.seed, extra, n, ConvAlgorithm::Winograd)?;
     }
 
@@ -202,8 +212,10 @@ fn winograd_on_a_wide_model() {
         .with_conv_algorithm(ConvAlgorithm::Winograd);
     let tiles = sub.winograd_tiles();
     eprintln!("Winograd tiles per conv layer: {tiles:?}");
+    // conv 1 has 4 input channels and stays direct; convs 2-4 are tiled
+    assert_eq!(tiles[0], None);
     assert!(
-        tiles.iter().filter(|t| t.is_some()).count() >= 4,
+        tiles.iter().filter(|t| t.is_some()).count() >= 3,
         "{tiles:?}"
     );
     assert!(tiles.contains(&Some(4)), "{tiles:?}");
