@@ -101,6 +101,10 @@ struct Scratch {
     /// `(din offset, nz range)` of every position that carries gradient (sparse route).
     spans: Vec<(usize, usize, usize)>,
     tmp: Vec<f32>,
+    /// The dense rows of the output gradient rounded to bf16, channels padded to an even
+    /// count, and their offsets there (bf16 backward).
+    half: Vec<u16>,
+    half_rows: Vec<usize>,
 }
 
 impl Bufs {
@@ -143,6 +147,8 @@ impl Bufs {
                 nz: Vec::new(),
                 spans: Vec::new(),
                 tmp: Vec::new(),
+                half: Vec::new(),
+                half_rows: Vec::new(),
             },
             wino: WinoBufs::default(),
             bf16_in: Vec::new(),
@@ -537,12 +543,24 @@ fn single_channel(
     }
 }
 
+/// Above this share (percent) of nonzero entries in a sequence's output gradient, the
+/// sequence takes the dense f32 route of [`conv_backward`]. 20–25 % measured about 5 % faster
+/// on BD-10 and Basset (one thread, docs/benchmarks.md), within this host's noise; it is kept
+/// at 40 % because the route sets the order of the sums, and the direct path's gradients stay
+/// bit-for-bit what earlier versions gave.
+const DENSE_PERCENT_F32: usize = 40;
+
+/// The same threshold for layers whose dense route is the bf16 product (twice the f32
+/// multiply-adds per instruction): it wins down to about 5–10 % nonzeros on BD-10.
+const DENSE_PERCENT_BF16: usize = 10;
+
 /// Gradient through a convolution: `din[b, p·s + t·d, c] += Σ_o W[t][c][o] · dout[b, p, o]`.
 ///
 /// Each sequence takes one of two routes, chosen from its own gradient alone (so results do
-/// not depend on how sequences are batched): when at most 40% of its output gradient is
-/// nonzero (the usual case behind a max-pool), its nonzero entries are added as weight rows
-/// ([`sparse::add_rows`]); otherwise its rows go through the dense packed GEMM.
+/// not depend on how sequences are batched): when few entries of its output gradient are
+/// nonzero ([`DENSE_PERCENT_F32`], [`DENSE_PERCENT_BF16`]; a max-pool of 4 or more leaves
+/// that few), its nonzero entries are added as weight rows ([`sparse::add_tile`]); otherwise
+/// its rows go through the dense packed product, in bf16 where the layer's forward is bf16.
 fn conv_backward(
     c: &ConvStage,
     dout: &[f32],
@@ -553,6 +571,11 @@ fn conv_backward(
     sc: &mut Scratch,
 ) {
     let (cin, cout, kw) = (c.cin, c.cout, c.k * c.cin);
+    let dense_percent = if c.bf16.as_ref().is_some_and(|b| b.packed_t.is_some()) {
+        DENSE_PERCENT_BF16
+    } else {
+        DENSE_PERCENT_F32
+    };
     din.fill(0.0);
     sc.rows.clear();
     sc.nz.clear();
@@ -563,7 +586,7 @@ fn conv_backward(
         if nnz == 0 {
             continue;
         }
-        let dense = nnz * 10 > seq.len() * 4;
+        let dense = nnz * 100 > seq.len() * dense_percent;
         for p in 0..lout {
             let row = &seq[p * cout..(p + 1) * cout];
             if dense {
@@ -628,7 +651,32 @@ fn conv_backward(
     if m == 0 {
         return;
     }
-    if let Some(pt) = &c.packed_t {
+    if let Some((bc, pt)) = c
+        .bf16
+        .as_ref()
+        .and_then(|bc| Some((bc, bc.packed_t.as_ref()?)))
+    {
+        // The rows rounded to bf16 once, each padded to an even count of channels.
+        let cout2 = cout + cout % 2;
+        sc.half.clear();
+        sc.half_rows.clear();
+        for (ri, &off) in sc.rows.iter().enumerate() {
+            sc.half
+                .extend(dout[off..off + cout].iter().map(|&v| bf16::to_bf16(v)));
+            if cout2 > cout {
+                sc.half.push(0);
+            }
+            sc.half_rows.push(ri * cout2);
+        }
+        bf16::gemm_bf16(
+            &sc.half,
+            &sc.half_rows,
+            pt,
+            &bc.zero_bias,
+            &mut sc.cols[..m * kw],
+            kw,
+        );
+    } else if let Some(pt) = &c.packed_t {
         let lhs = Lhs {
             data: dout,
             rows: &sc.rows,

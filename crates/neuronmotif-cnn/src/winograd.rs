@@ -35,7 +35,9 @@ pub enum ConvAlgorithm {
     /// Direct convolution with the operands rounded to bf16 (8 significant bits) and f32 sums,
     /// on CPUs with AVX-512 BF16 (`vdpbf16ps`, twice the multiply-adds of f32 per instruction).
     /// Applies to undilated convs after the first; the first conv and a single-neuron last conv
-    /// stay f32, and so does the backward pass. On a CPU without the instructions it is not
+    /// stay f32. The input gradient's dense backward products through those same layers are
+    /// bf16 too (the output gradient rounded to bf16, f32 sums); its sparse weight-row adds,
+    /// ReLU and pool routing stay f32. On a CPU without the instructions it is not
     /// available ([`ConvAlgorithm::is_supported`]) and the substructure stays direct.
     Bf16,
 }
