@@ -94,6 +94,7 @@ pub(crate) struct Bufs {
 }
 
 /// Work space of the backward through a convolution.
+#[derive(Default)]
 struct Scratch {
     rows: Vec<usize>,
     cols: Vec<f32>,
@@ -105,6 +106,9 @@ struct Scratch {
     /// count, and their offsets there (bf16 backward).
     half: Vec<u16>,
     half_rows: Vec<usize>,
+    /// Per channel, the running maximum and its tap in a pool window (wide pool backward).
+    pool_max: Vec<f32>,
+    pool_tap: Vec<u32>,
 }
 
 impl Bufs {
@@ -149,6 +153,8 @@ impl Bufs {
                 tmp: Vec::new(),
                 half: Vec::new(),
                 half_rows: Vec::new(),
+                pool_max: Vec::new(),
+                pool_tap: Vec::new(),
             },
             wino: WinoBufs::default(),
             bf16_in: Vec::new(),
@@ -296,26 +302,12 @@ impl Bufs {
                     }
                 }
                 Stage::Pool { kernel, stride } => {
-                    // the first maximum of each window wins (the gradient routes there too);
-                    // element by element, since narrow layers make per-window slice copies
-                    // cost more than the comparisons
-                    let (k, st) = (*kernel, *stride);
-                    for b in 0..n {
-                        let src = &input[b * lin * cin..(b + 1) * lin * cin];
-                        let dst = &mut out[b * lout * cout..(b + 1) * lout * cout];
-                        for (q, d) in dst.chunks_exact_mut(cin).enumerate() {
-                            let w = &src[q * st * cin..(q * st + k) * cin];
-                            for (c, dc) in d.iter_mut().enumerate() {
-                                let mut m = w[c];
-                                for j in 1..k {
-                                    let v = w[j * cin + c];
-                                    if v > m {
-                                        m = v;
-                                    }
-                                }
-                                *dc = m;
-                            }
-                        }
+                    let p = PoolShape::new((n, lin, lout, cin), (*kernel, *stride));
+                    let out = &mut out[..n * lout * cout];
+                    if cin >= WIDE_POOL {
+                        pool_forward_wide(input, out, p);
+                    } else {
+                        pool_forward_narrow(input, out, p);
                     }
                 }
             }
@@ -462,32 +454,223 @@ impl Bufs {
                     }
                 }
                 Stage::Pool { kernel, stride } => {
-                    din.fill(0.0);
-                    for b in 0..n {
-                        for q in 0..lout {
-                            let g = &dout[(b * lout + q) * cout..(b * lout + q + 1) * cout];
-                            let start = (b * lin + q * stride) * cin;
-                            for c in 0..cout {
-                                if g[c] == 0.0 {
-                                    continue;
-                                }
-                                // route to the first maximum of the window
-                                let mut best = 0;
-                                let mut bv = input[start + c];
-                                for j in 1..*kernel {
-                                    let v = input[start + j * cin + c];
-                                    if v > bv {
-                                        bv = v;
-                                        best = j;
-                                    }
-                                }
-                                din[start + best * cin + c] += g[c];
-                            }
-                        }
+                    let p = PoolShape::new((n, lin, lout, cin), (*kernel, *stride));
+                    if cin >= WIDE_POOL {
+                        pool_backward_wide(input, dout, din, p, &mut self.scratch);
+                    } else {
+                        pool_backward_narrow(input, dout, din, p);
                     }
                 }
             }
             std::mem::swap(&mut self.grad_a, &mut self.grad_b);
+        }
+    }
+}
+
+/// Channels from which the pool loops run window row by window row, vectorised across
+/// channels; narrower layers (demo 2 has 5–6) go element by element.
+const WIDE_POOL: usize = 8;
+
+/// A max-pool over `n` sequences: input `[n, lin, cin]`, output `[n, lout, cin]`, windows of
+/// `k` positions every `stride`.
+#[derive(Debug, Clone, Copy)]
+struct PoolShape {
+    n: usize,
+    lin: usize,
+    lout: usize,
+    cin: usize,
+    k: usize,
+    stride: usize,
+}
+
+impl PoolShape {
+    fn new((n, lin, lout, cin): (usize, usize, usize, usize), (k, stride): (usize, usize)) -> Self {
+        PoolShape {
+            n,
+            lin,
+            lout,
+            cin,
+            k,
+            stride,
+        }
+    }
+
+    /// `(n, lin, lout, cin, k, stride)`.
+    fn parts(self) -> (usize, usize, usize, usize, usize, usize) {
+        (self.n, self.lin, self.lout, self.cin, self.k, self.stride)
+    }
+}
+
+/// Every pool window of a layer input `[n, lin, cin]` with its output row of `out`
+/// (`[n, lout, cin]`).
+#[inline(always)]
+fn pool_windows(
+    input: &[f32],
+    out: &mut [f32],
+    p: PoolShape,
+    mut f: impl FnMut(&[f32], &mut [f32]),
+) {
+    let (n, lin, lout, cin, k, st) = p.parts();
+    for b in 0..n {
+        let src = &input[b * lin * cin..(b + 1) * lin * cin];
+        let dst = &mut out[b * lout * cin..(b + 1) * lout * cin];
+        for (q, d) in dst.chunks_exact_mut(cin).enumerate() {
+            f(&src[q * st * cin..(q * st + k) * cin], d);
+        }
+    }
+}
+
+/// Max-pool forward, element by element (narrow layers: per-window slice copies would cost
+/// more than the comparisons). The first maximum of each window wins; the gradient routes
+/// there too.
+fn pool_forward_narrow(input: &[f32], out: &mut [f32], p: PoolShape) {
+    let cin = p.cin;
+    pool_windows(input, out, p, |w, d| {
+        for (c, dc) in d.iter_mut().enumerate() {
+            let mut m = w[c];
+            for v in w[c..].iter().step_by(cin).skip(1) {
+                if *v > m {
+                    m = *v;
+                }
+            }
+            *dc = m;
+        }
+    });
+}
+
+/// [`pool_forward_narrow`] window row by window row, vectorised across channels: the same
+/// comparisons in the same order, so the same bits. (The crate's baseline target has no
+/// blend instruction, so the loops are compiled a second time for AVX2 and picked at run
+/// time; without it they became branches per element and ran slower than the narrow loops.)
+fn pool_forward_wide(input: &[f32], out: &mut [f32], p: PoolShape) {
+    #[cfg(target_arch = "x86_64")]
+    {
+        if std::arch::is_x86_feature_detected!("avx2") {
+            // SAFETY: the CPU has AVX2 (checked just above).
+            unsafe { pool_forward_wide_avx2(input, out, p) };
+            return;
+        }
+    }
+    pool_forward_wide_body(input, out, p);
+}
+
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx2")]
+unsafe fn pool_forward_wide_avx2(input: &[f32], out: &mut [f32], p: PoolShape) {
+    pool_forward_wide_body(input, out, p);
+}
+
+#[inline(always)]
+fn pool_forward_wide_body(input: &[f32], out: &mut [f32], p: PoolShape) {
+    let cin = p.cin;
+    pool_windows(input, out, p, |w, d| {
+        d.copy_from_slice(&w[..cin]);
+        for row in w[cin..].chunks_exact(cin) {
+            for (m, &v) in d.iter_mut().zip(row) {
+                let mv = *m;
+                *m = if v > mv { v } else { mv };
+            }
+        }
+    });
+}
+
+/// Max-pool backward, element by element: each nonzero output gradient goes to the first
+/// maximum of its window.
+fn pool_backward_narrow(input: &[f32], dout: &[f32], din: &mut [f32], p: PoolShape) {
+    let (n, lin, lout, cin, k, stride) = p.parts();
+    din[..n * lin * cin].fill(0.0);
+    for b in 0..n {
+        for q in 0..lout {
+            let g = &dout[(b * lout + q) * cin..(b * lout + q + 1) * cin];
+            let start = (b * lin + q * stride) * cin;
+            for c in 0..cin {
+                if g[c] == 0.0 {
+                    continue;
+                }
+                let mut best = 0;
+                let mut bv = input[start + c];
+                for j in 1..k {
+                    let v = input[start + j * cin + c];
+                    if v > bv {
+                        bv = v;
+                        best = j;
+                    }
+                }
+                din[start + best * cin + c] += g[c];
+            }
+        }
+    }
+}
+
+/// The max-pool backward of [`Bufs::backward`] for layers of at least [`WIDE_POOL`]
+/// channels, vectorised across channels: per window, the first maximum's tap for every
+/// channel, then each tap adds the gradient of the channels it won. The same values as the
+/// element-by-element loop, bit for bit: a tap that did not win adds `+0.0`, which leaves any
+/// sum unchanged (`din` starts at `+0.0` and sums of nonzero terms are never `-0.0`), and a
+/// won tap adds `g` as there (including a NaN `g`).
+fn pool_backward_wide(
+    input: &[f32],
+    dout: &[f32],
+    din: &mut [f32],
+    p: PoolShape,
+    sc: &mut Scratch,
+) {
+    #[cfg(target_arch = "x86_64")]
+    {
+        if std::arch::is_x86_feature_detected!("avx2") {
+            // SAFETY: the CPU has AVX2 (checked just above).
+            unsafe { pool_backward_wide_avx2(input, dout, din, p, sc) };
+            return;
+        }
+    }
+    pool_backward_wide_body(input, dout, din, p, sc);
+}
+
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx2")]
+unsafe fn pool_backward_wide_avx2(
+    input: &[f32],
+    dout: &[f32],
+    din: &mut [f32],
+    p: PoolShape,
+    sc: &mut Scratch,
+) {
+    pool_backward_wide_body(input, dout, din, p, sc);
+}
+
+#[inline(always)]
+fn pool_backward_wide_body(
+    input: &[f32],
+    dout: &[f32],
+    din: &mut [f32],
+    p: PoolShape,
+    sc: &mut Scratch,
+) {
+    let (n, lin, lout, cin, k, stride) = p.parts();
+    din[..n * lin * cin].fill(0.0);
+    sc.pool_max.resize(cin, 0.0);
+    sc.pool_tap.resize(cin, 0);
+    for b in 0..n {
+        for q in 0..lout {
+            let g = &dout[(b * lout + q) * cin..(b * lout + q + 1) * cin];
+            let start = (b * lin + q * stride) * cin;
+            let w = &input[start..start + k * cin];
+            sc.pool_max.copy_from_slice(&w[..cin]);
+            sc.pool_tap.fill(0);
+            for (j, row) in w.chunks_exact(cin).enumerate().skip(1) {
+                for ((m, t), &v) in sc.pool_max.iter_mut().zip(sc.pool_tap.iter_mut()).zip(row) {
+                    let (mv, tv) = (*m, *t);
+                    let gt = v > mv;
+                    *m = if gt { v } else { mv };
+                    *t = if gt { j as u32 } else { tv };
+                }
+            }
+            for j in 0..k {
+                let d = &mut din[start + j * cin..start + (j + 1) * cin];
+                for ((d, &gc), &t) in d.iter_mut().zip(g).zip(&sc.pool_tap) {
+                    *d += if t == j as u32 { gc } else { 0.0 };
+                }
+            }
         }
     }
 }
@@ -722,5 +905,68 @@ fn dot(a: &[f32], b: &[f32]) -> f32 {
 impl From<ChunkLen> for Range<usize> {
     fn from(c: ChunkLen) -> Self {
         0..c.len()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::collection::vec;
+    use proptest::prelude::*;
+
+    /// Values with many ties (and both zeros), as ReLU outputs have.
+    fn value() -> impl Strategy<Value = f32> {
+        prop_oneof![
+            Just(0.0f32),
+            Just(-0.0),
+            Just(1.5),
+            Just(-2.0),
+            -3.0f32..3.0
+        ]
+    }
+
+    /// `(n, lin, lout, cin)`, `(k, stride)`, a layer input and an output gradient.
+    #[allow(clippy::type_complexity)]
+    fn pool_case() -> impl Strategy<
+        Value = (
+            (usize, usize, usize, usize),
+            (usize, usize),
+            Vec<f32>,
+            Vec<f32>,
+        ),
+    > {
+        (1usize..3, 1usize..6, 1usize..20, 1usize..5, 1usize..5).prop_flat_map(
+            |(n, lout, cin, k, stride)| {
+                let lin = (lout - 1) * stride + k;
+                (
+                    Just((n, lin, lout, cin)),
+                    Just((k, stride)),
+                    vec(value(), n * lin * cin),
+                    vec(value(), n * lout * cin),
+                )
+            },
+        )
+    }
+
+    fn bits(v: &[f32]) -> Vec<u32> {
+        v.iter().map(|x| x.to_bits()).collect()
+    }
+
+    proptest! {
+        /// The vectorised pool loops give the element-by-element loops' bits, forward and
+        /// backward, whatever the window, stride, overlap and ties.
+        #[test]
+        fn wide_pool_equals_narrow_pool((dims, ks, input, dout) in pool_case()) {
+            let (n, lin, lout, cin) = dims;
+            let p = PoolShape::new(dims, ks);
+            let (mut a, mut b) = (vec![f32::NAN; n * lout * cin], vec![f32::NAN; n * lout * cin]);
+            pool_forward_narrow(&input, &mut a, p);
+            pool_forward_wide(&input, &mut b, p);
+            prop_assert_eq!(bits(&a), bits(&b));
+            let (mut da, mut db) = (vec![f32::NAN; n * lin * cin], vec![f32::NAN; n * lin * cin]);
+            pool_backward_narrow(&input, &dout, &mut da, p);
+            pool_backward_wide(&input, &dout, &mut db, p, &mut Scratch::default());
+            prop_assert_eq!(bits(&da), bits(&db));
+        }
     }
 }
