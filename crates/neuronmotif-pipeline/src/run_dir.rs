@@ -9,18 +9,42 @@ use serde::{Deserialize, Serialize};
 
 use crate::Error;
 
+/// Attempts of [`atomic_write`] when its directory vanishes under it.
+const WRITE_ATTEMPTS: usize = 20;
+
 /// Write `bytes` to `path` atomically: a temporary file in the same directory, then a rename.
 /// A crash leaves either the old file or the new one, never half of one.
+///
+/// Another process sharing the run directory may remove the directory at any moment (a
+/// second leader clearing a finished layer's samples while this one still saves them). A
+/// step that fails because the directory is being removed (`create_dir_all` meets the dying
+/// directory: "File exists"; the write or the rename finds it gone: "No such file") starts
+/// over, up to [`WRITE_ATTEMPTS`] times.
 pub fn atomic_write(path: &Path, bytes: &[u8]) -> Result<(), Error> {
+    use std::io::ErrorKind;
     let dir = path.parent().unwrap_or(Path::new("."));
-    std::fs::create_dir_all(dir).map_err(|e| Error::file(dir, e))?;
     let name = path
         .file_name()
         .map(|n| n.to_string_lossy().into_owned())
         .unwrap_or_default();
-    let tmp = dir.join(format!(".{name}.tmp-{}", neuronmotif_core::temp_suffix()));
-    std::fs::write(&tmp, bytes).map_err(|e| Error::file(&tmp, e))?;
-    std::fs::rename(&tmp, path).map_err(|e| Error::file(path, e))
+    let mut attempt = 1;
+    loop {
+        let tmp = dir.join(format!(".{name}.tmp-{}", neuronmotif_core::temp_suffix()));
+        let step = std::fs::create_dir_all(dir)
+            .map_err(|e| (dir.to_path_buf(), e))
+            .and_then(|()| std::fs::write(&tmp, bytes).map_err(|e| (tmp.clone(), e)))
+            .and_then(|()| std::fs::rename(&tmp, path).map_err(|e| (path.to_path_buf(), e)));
+        let Err((at, e)) = step else {
+            return Ok(());
+        };
+        let _ = std::fs::remove_file(&tmp);
+        let vanished = matches!(e.kind(), ErrorKind::AlreadyExists | ErrorKind::NotFound);
+        if !vanished || attempt == WRITE_ATTEMPTS {
+            return Err(Error::file(&at, e));
+        }
+        attempt += 1;
+        std::thread::yield_now();
+    }
 }
 
 /// The directory of layer `layer`.
@@ -176,5 +200,42 @@ impl RunJson {
     pub fn write(&self, out: &Path) -> Result<(), Error> {
         let text = serde_json::to_string_pretty(self).map_err(|e| Error::Config(e.to_string()))?;
         atomic_write(&out.join("run.json"), (text + "\n").as_bytes())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::sync::atomic::{AtomicBool, Ordering};
+
+    /// Files written while another thread keeps removing their directory all arrive: the
+    /// race of two leaders, one clearing a layer's samples while the other saves them.
+    #[test]
+    fn atomic_writes_survive_their_directory_being_removed() {
+        let root = tempfile::tempdir().unwrap();
+        let dir = root.path().join("layer1/samples");
+        let done = AtomicBool::new(false);
+        std::thread::scope(|s| {
+            s.spawn(|| {
+                while !done.load(Ordering::Relaxed) {
+                    let _ = std::fs::remove_dir_all(&dir);
+                    std::thread::sleep(std::time::Duration::from_micros(200));
+                }
+            });
+            for k in 0..300 {
+                let p = dir.join(format!("N{k}.samples"));
+                if let Err(e) = atomic_write(&p, &[k as u8; 64]) {
+                    done.store(true, Ordering::Relaxed);
+                    panic!("write {k}: {e}");
+                }
+            }
+            done.store(true, Ordering::Relaxed);
+        });
+        // what is left is whole
+        for e in std::fs::read_dir(&dir).into_iter().flatten().flatten() {
+            let name = e.file_name().to_string_lossy().into_owned();
+            assert!(!name.contains(".tmp-"), "{name}");
+            assert_eq!(std::fs::read(e.path()).unwrap().len(), 64);
+        }
     }
 }
