@@ -9,7 +9,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::Error;
 
-/// Attempts of [`atomic_write`] when its directory vanishes under it.
+/// Attempts of [`atomic_write`] when its directory vanishes under it (20, as its docs say).
 const WRITE_ATTEMPTS: usize = 20;
 
 /// Write `bytes` to `path` atomically: a temporary file in the same directory, then a rename.
@@ -19,7 +19,7 @@ const WRITE_ATTEMPTS: usize = 20;
 /// second leader clearing a finished layer's samples while this one still saves them). A
 /// step that fails because the directory is being removed (`create_dir_all` meets the dying
 /// directory: "File exists"; the write or the rename finds it gone: "No such file") starts
-/// over, up to [`WRITE_ATTEMPTS`] times.
+/// over, up to 20 times.
 pub fn atomic_write(path: &Path, bytes: &[u8]) -> Result<(), Error> {
     use std::io::ErrorKind;
     let dir = path.parent().unwrap_or(Path::new("."));
