@@ -249,10 +249,7 @@ impl Bufs {
                         let cin2 = bc.cin2;
                         self.bf16_in.clear();
                         for pos in input[..n * lin * cin].chunks_exact(cin) {
-                            self.bf16_in.extend(pos.iter().map(|&v| bf16::to_bf16(v)));
-                            if cin2 > cin {
-                                self.bf16_in.push(0);
-                            }
+                            bf16::extend_padded(&mut self.bf16_in, pos);
                         }
                         self.rows.clear();
                         for b in 0..n {
@@ -844,11 +841,7 @@ fn conv_backward(
         sc.half.clear();
         sc.half_rows.clear();
         for (ri, &off) in sc.rows.iter().enumerate() {
-            sc.half
-                .extend(dout[off..off + cout].iter().map(|&v| bf16::to_bf16(v)));
-            if cout2 > cout {
-                sc.half.push(0);
-            }
+            bf16::extend_padded(&mut sc.half, &dout[off..off + cout]);
             sc.half_rows.push(ri * cout2);
         }
         bf16::gemm_bf16(

@@ -21,6 +21,15 @@ pub(crate) fn to_bf16(x: f32) -> u16 {
     (b.wrapping_add(0x7fff + ((b >> 16) & 1)) >> 16) as u16
 }
 
+/// Append `row` rounded to bf16, then a zero when its length is odd: the layout in which
+/// every row (a position's channels) is a whole number of bf16 pairs at an even offset.
+pub(crate) fn extend_padded(dst: &mut Vec<u16>, row: &[f32]) {
+    dst.extend(row.iter().map(|&v| to_bf16(v)));
+    if row.len() % 2 == 1 {
+        dst.push(0);
+    }
+}
+
 /// `bf16 → f32` (exact).
 #[cfg(test)]
 pub(crate) fn from_bf16(h: u16) -> f32 {
