@@ -3,7 +3,7 @@
 
 use std::ops::Range;
 
-use crate::kernel::{bf16, gemm, sparse, Lhs};
+use crate::kernel::{bf16, gemm, gemm_cols, sparse, Lhs};
 use crate::substructure::{Batch, ChunkLen, ConvStage, Stage, Substructure};
 use crate::winograd::WinoBufs;
 
@@ -78,7 +78,14 @@ impl Plan {
 pub(crate) struct Bufs {
     codes: Vec<u8>,
     input: Vec<f32>,
+    /// Whether every sequence of the chunk is in `codes` (a codes batch, or one-hot rows that
+    /// are all exactly one-hot).
     is_codes: bool,
+    /// For a one-hot batch, which sequences of the chunk are exactly one-hot (and so in
+    /// `codes`).
+    coded: Vec<bool>,
+    /// One sequence's first-layer lookup, all channels (see `forward`).
+    gather_tmp: Vec<f32>,
     /// Output of each stage, `[chunk, len, ch]`.
     pub acts: Vec<Vec<f32>>,
     last_single: bool,
@@ -125,20 +132,12 @@ impl Bufs {
             .chain(plan.lens.iter().zip(&plan.chans).map(|(l, c)| l * c))
             .max()
             .unwrap_or(0);
-        let max_cols = sub
-            .stages
-            .iter()
-            .enumerate()
-            .filter_map(|(i, s)| match s {
-                Stage::Conv(c) => Some(plan.lens[i] * c.k * c.cin),
-                _ => None,
-            })
-            .max()
-            .unwrap_or(0);
         Bufs {
             codes: Vec::with_capacity(n * plan.input_len),
             input: Vec::with_capacity(n * plan.input_len * 4),
             is_codes: false,
+            coded: Vec::new(),
+            gather_tmp: Vec::new(),
             acts,
             last_single: false,
             rows: Vec::new(),
@@ -147,7 +146,7 @@ impl Bufs {
             grad_b: vec![0.0; n * max_act],
             scratch: Scratch {
                 rows: Vec::new(),
-                cols: vec![0.0; n * max_cols],
+                cols: vec![0.0; ROW_BLOCK * COL_BLOCK],
                 nz: Vec::new(),
                 spans: Vec::new(),
                 tmp: Vec::new(),
@@ -177,16 +176,34 @@ impl Bufs {
         match batch {
             Batch::Codes(c) => {
                 self.is_codes = true;
+                self.coded.clear();
                 self.codes.clear();
                 for row in c.outer_iter().skip(range.start).take(range.len()) {
                     self.codes.extend(row.iter());
                 }
             }
             Batch::OneHot(o) => {
-                self.is_codes = false;
-                self.input.clear();
+                // A sequence that is exactly one-hot is also kept as base codes, so the first
+                // convolution can be a table lookup for it (see `forward`).
+                self.codes.clear();
+                self.coded.clear();
                 for s in o.outer_iter().skip(range.start).take(range.len()) {
-                    self.input.extend(s.iter());
+                    let from = self.codes.len();
+                    let exact = s.outer_iter().all(|col| {
+                        let code = exact_code(col.iter().copied());
+                        self.codes.push(code.unwrap_or(0));
+                        code.is_some()
+                    });
+                    self.codes.truncate(from + s.nrows());
+                    self.codes.resize(from + s.nrows(), 0);
+                    self.coded.push(exact);
+                }
+                self.is_codes = self.coded.iter().all(|&c| c);
+                self.input.clear();
+                if !self.is_codes {
+                    for s in o.outer_iter().skip(range.start).take(range.len()) {
+                        self.input.extend(s.iter());
+                    }
                 }
             }
         }
@@ -233,7 +250,8 @@ impl Bufs {
             let input: &[f32] = if i == 0 { &self.input } else { &before[i - 1] };
             match &sub.stages[i] {
                 Stage::Conv(c) => {
-                    if let (0, true, Some(table)) = (i, self.is_codes, c.onehot.as_ref()) {
+                    let table = c.onehot.as_ref().filter(|_| i == 0);
+                    if let (true, Some(table)) = (self.is_codes, table) {
                         table.apply(&self.codes, n, lin, lout, out);
                     } else if i == last && single.is_some() {
                         let ch = single.unwrap_or(0);
@@ -280,6 +298,24 @@ impl Bufs {
                             &mut out[..n * lout * cout],
                             cout,
                         );
+                    }
+                    if let (false, Some(table)) = (self.is_codes, table) {
+                        // a one-hot chunk with some inexact rows: the exact ones by lookup,
+                        // as they would be in any other chunk
+                        for b in (0..n).filter(|&b| self.coded.get(b) == Some(&true)) {
+                            let seq = &self.codes[b * lin..(b + 1) * lin];
+                            if self.last_single {
+                                let ch = single.unwrap_or(0);
+                                self.gather_tmp.resize(lout * cout, 0.0);
+                                table.apply(seq, 1, lin, lout, &mut self.gather_tmp);
+                                for p in 0..lout {
+                                    out[b * lout + p] = self.gather_tmp[p * cout + ch];
+                                }
+                            } else {
+                                let dst = &mut out[b * lout * cout..(b + 1) * lout * cout];
+                                table.apply(seq, 1, lin, lout, dst);
+                            }
+                        }
                     }
                 }
                 Stage::Affine { scale, shift } => {
@@ -462,6 +498,20 @@ impl Bufs {
             std::mem::swap(&mut self.grad_a, &mut self.grad_b);
         }
     }
+}
+
+/// The base code of a one-hot column (A, C, G, T as 0..=3) when it is exactly one-hot: one
+/// entry 1, the others 0. Anything else (an N as zeros or quarters, a soft input) is `None`.
+fn exact_code(col: impl Iterator<Item = f32>) -> Option<u8> {
+    let mut code = None;
+    for (i, v) in col.enumerate() {
+        if v == 1.0 && code.is_none() {
+            code = Some(i as u8);
+        } else if v != 0.0 {
+            return None;
+        }
+    }
+    code
 }
 
 /// Channels from which the pool loops run window row by window row, vectorised across
@@ -758,8 +808,8 @@ fn conv_backward(
     };
     din.fill(0.0);
     sc.rows.clear();
-    sc.nz.clear();
     sc.spans.clear();
+    let mut used = 0;
     for b in 0..n {
         let seq = &dout[b * lout * cout..(b + 1) * lout * cout];
         let nnz = seq.iter().filter(|&&v| v != 0.0).count();
@@ -775,16 +825,18 @@ fn conv_backward(
                 }
                 continue;
             }
-            let from = sc.nz.len();
-            sc.nz.extend(
-                row.iter()
-                    .enumerate()
-                    .filter(|(_, &g)| g != 0.0)
-                    .map(|(o, &g)| (o as u32, g)),
-            );
-            if sc.nz.len() > from {
-                sc.spans
-                    .push(((b * lin + p * c.s) * cin, from, sc.nz.len()));
+            // Branch-free compaction: every entry is written, only nonzeros advance (a
+            // branch per entry mispredicts on a pool's scattered winners).
+            let from = used;
+            if sc.nz.len() < from + cout {
+                sc.nz.resize(from + cout, (0, 0.0));
+            }
+            for (o, &g) in row.iter().enumerate() {
+                sc.nz[used] = (o as u32, g);
+                used += usize::from(g != 0.0);
+            }
+            if used > from {
+                sc.spans.push(((b * lin + p * c.s) * cin, from, used));
             }
         }
     }
@@ -827,15 +879,14 @@ fn conv_backward(
             }
         }
     }
-    let m = sc.rows.len();
-    if m == 0 {
+    if sc.rows.is_empty() {
         return;
     }
-    if let Some((bc, pt)) = c
+    let bf16 = c
         .bf16
         .as_ref()
-        .and_then(|bc| Some((bc, bc.packed_t.as_ref()?)))
-    {
+        .and_then(|bc| Some((bc, bc.packed_t.as_ref()?)));
+    if bf16.is_some() {
         // The rows rounded to bf16 once, each padded to an even count of channels.
         let cout2 = cout + cout % 2;
         sc.half.clear();
@@ -844,37 +895,95 @@ fn conv_backward(
             bf16::extend_padded(&mut sc.half, &dout[off..off + cout]);
             sc.half_rows.push(ri * cout2);
         }
-        bf16::gemm_bf16(
-            &sc.half,
-            &sc.half_rows,
-            pt,
-            &bc.zero_bias,
-            &mut sc.cols[..m * kw],
-            kw,
-        );
-    } else if let Some(pt) = &c.packed_t {
-        let lhs = Lhs {
-            data: dout,
-            rows: &sc.rows,
-            seg_len: cout,
-            seg_stride: cout,
-            segments: 1,
-        };
-        gemm(&lhs, pt, None, &mut sc.cols[..m * kw], kw);
     }
-    for (ri, &off) in sc.rows.iter().enumerate() {
-        let r = off / cout;
-        let (b, p) = (r / lout, r % lout);
-        let cols = &sc.cols[ri * kw..(ri + 1) * kw];
-        for t in 0..c.k {
-            let q = (b * lin + p * c.s + t * c.d) * cin;
-            for (d, &v) in din[q..q + cin]
-                .iter_mut()
-                .zip(&cols[t * cin..(t + 1) * cin])
-            {
-                *d += v;
+    // The product `rows × Wᵀ` (one `k·cin` window of input gradient per row) is made and
+    // added into `din` a block at a time, so each block is added while it is still in cache
+    // rather than after the whole `rows × k·cin` matrix has gone out to memory.
+    let mut start = 0;
+    while start < sc.rows.len() {
+        let end = dense_block_end(&sc.rows, start, lout * cout);
+        for c0 in (0..kw).step_by(COL_BLOCK) {
+            let w = COL_BLOCK.min(kw - c0);
+            let block = &mut sc.cols[..(end - start) * w];
+            if let Some((bc, pt)) = bf16 {
+                bf16::gemm_bf16_cols(
+                    &sc.half,
+                    &sc.half_rows[start..end],
+                    pt,
+                    &bc.zero_bias,
+                    c0..c0 + w,
+                    block,
+                    w,
+                );
+            } else if let Some(pt) = &c.packed_t {
+                let lhs = Lhs {
+                    data: dout,
+                    rows: &sc.rows[start..end],
+                    seg_len: cout,
+                    seg_stride: cout,
+                    segments: 1,
+                };
+                gemm_cols(&lhs, pt, None, c0..c0 + w, block, w);
+            }
+            for (&off, src) in sc.rows[start..end].iter().zip(block.chunks_exact(w)) {
+                let r = off / cout;
+                let (b, p) = (r / lout, r % lout);
+                let base = (b * lin + p * c.s) * cin;
+                if c.d == 1 {
+                    // the taps of an undilated window are consecutive input positions
+                    add_assign(&mut din[base + c0..base + c0 + w], src);
+                    continue;
+                }
+                let mut j = c0;
+                while j < c0 + w {
+                    let t = j / cin;
+                    let stop = ((t + 1) * cin).min(c0 + w);
+                    let q = base + t * c.d * cin + (j - t * cin);
+                    add_assign(&mut din[q..q + stop - j], &src[j - c0..stop - c0]);
+                    j = stop;
+                }
             }
         }
+        start = end;
+    }
+}
+
+/// Rows of one block of the dense backward product.
+const ROW_BLOCK: usize = 256;
+/// Columns of one block (a multiple of both kernels' panel widths): with [`ROW_BLOCK`], a
+/// 192 KB block of products that stays in L2 until it is added.
+const COL_BLOCK: usize = 192;
+
+/// The end of the block of dense rows that starts at `rows[start]`: whole sequences
+/// (`seq_floats` apart in the output gradient) while they fit in [`ROW_BLOCK`] rows, or, for
+/// a sequence longer than that, the next [`ROW_BLOCK`] of its own rows. Each sequence's rows
+/// are then split the same way whatever the other sequences of the chunk, so the order in
+/// which its gradient is summed does not depend on batching.
+fn dense_block_end(rows: &[usize], start: usize, seq_floats: usize) -> usize {
+    let seq = |i: usize| rows[i] / seq_floats;
+    let mut end = start;
+    while end < rows.len() {
+        let s = seq(end);
+        let mut e = end;
+        while e < rows.len() && seq(e) == s {
+            e += 1;
+        }
+        if e - start <= ROW_BLOCK {
+            end = e;
+        } else {
+            if end == start {
+                end = start + ROW_BLOCK;
+            }
+            break;
+        }
+    }
+    end
+}
+
+/// `dst[i] += src[i]`.
+fn add_assign(dst: &mut [f32], src: &[f32]) {
+    for (d, &v) in dst.iter_mut().zip(src) {
+        *d += v;
     }
 }
 
@@ -960,6 +1069,50 @@ mod tests {
             pool_backward_narrow(&input, &dout, &mut da, p);
             pool_backward_wide(&input, &dout, &mut db, p, &mut Scratch::default());
             prop_assert_eq!(bits(&da), bits(&db));
+        }
+
+        /// Blocks of dense rows cover the rows in order, hold at most [`ROW_BLOCK`] rows, and
+        /// split each sequence at the same rows whatever sequences come before it.
+        #[test]
+        fn dense_blocks_split_each_sequence_alike(
+            counts in vec(0usize..700, 1..8),
+            lead in 0usize..300,
+        ) {
+            let per = 1000; // row offsets of sequence b are b * per + p
+            let rows_of = |counts: &[usize]| -> Vec<usize> {
+                counts.iter().enumerate().flat_map(|(b, &c)| (0..c).map(move |p| b * per + p)).collect()
+            };
+            let cuts = |rows: &[usize]| -> Result<Vec<(usize, usize)>, TestCaseError> {
+                let (mut out, mut start) = (Vec::new(), 0);
+                while start < rows.len() {
+                    let end = dense_block_end(rows, start, per);
+                    prop_assert!(end > start && end - start <= ROW_BLOCK);
+                    out.push((start, end));
+                    start = end;
+                }
+                Ok(out)
+            };
+            // the rows (after its first) where a block starts inside each sequence
+            let starts = |counts: &[usize], skip: usize| -> Result<Vec<Vec<usize>>, TestCaseError> {
+                let rows = rows_of(counts);
+                let mut per_seq = vec![Vec::new(); counts.len()];
+                for (start, _) in cuts(&rows)? {
+                    let (b, p) = (rows[start] / per, rows[start] % per);
+                    if p > 0 {
+                        per_seq[b].push(p);
+                    }
+                }
+                Ok(per_seq.split_off(skip))
+            };
+            let alone = starts(&counts, 0)?;
+            let mut with_lead = vec![lead];
+            with_lead.extend(&counts);
+            prop_assert_eq!(starts(&with_lead, 1)?, alone.clone());
+            for (b, s) in alone.iter().enumerate() {
+                // a sequence is cut only at its rows 256, 512, ..., and only when longer
+                let want: Vec<usize> = (1..counts[b].div_ceil(ROW_BLOCK)).map(|i| i * ROW_BLOCK).collect();
+                prop_assert_eq!(s, &want, "sequence {}", b);
+            }
         }
     }
 }

@@ -87,16 +87,29 @@ proptest! {
         let algorithm = [ConvAlgorithm::Direct, ConvAlgorithm::Winograd, ConvAlgorithm::Bf16][alg];
         let base = model.substructure(layer).unwrap().with_conv_algorithm(algorithm);
         let codes = random_codes(n, base.input_len(), spec.seed);
+        // one-hot with an N in every second sequence: chunks mix lookups and products
+        let mixed = with_ns(&codes_to_onehot(&codes), spec.seed);
         let run = |chunk: usize, threads: usize| {
             let sub = base.clone().with_chunk(chunk);
             let pool = rayon::ThreadPoolBuilder::new().num_threads(threads).build().unwrap();
-            pool.install(|| sub.activation_and_gradient(codes.view(), 0).unwrap())
+            pool.install(|| {
+                (
+                    sub.activation_and_gradient(codes.view(), 0).unwrap(),
+                    sub.activation_and_gradient(mixed.view(), 0).unwrap(),
+                )
+            })
         };
-        let (a1, g1) = run(1, 1);
+        let ((a1, g1), (m1, h1)) = run(1, 1);
         for (chunk, threads) in [(3, 2), (7, 2), (64, 1)] {
-            let (a, g) = run(chunk, threads);
+            let ((a, g), (m, h)) = run(chunk, threads);
             prop_assert_eq!(&a, &a1);
             prop_assert_eq!(&g, &g1);
+            prop_assert_eq!(&m, &m1);
+            prop_assert_eq!(&h, &h1);
+        }
+        // the exactly one-hot sequences of the mixed batch are computed as codes are
+        for i in (0..n).step_by(2) {
+            prop_assert_eq!(m1[i], a1[i]);
         }
     }
 }
@@ -118,12 +131,16 @@ fn check_against_naive(
         .with_conv_algorithm(algorithm);
     let len = sub.input_len() + extra;
     let codes = random_codes(n, len, seed ^ 7);
-    let onehot = codes_to_onehot(&codes);
+    let exact = codes_to_onehot(&codes);
+    // Real-valued input: exactly one-hot sequences go through the first-layer lookup, the
+    // others (here every second one, with an N) through the product, in the same chunks.
+    let onehot = with_ns(&exact, seed);
     let maps = sub.feature_maps(codes.view()).unwrap();
     let maps_dense = sub.feature_maps(onehot.view()).unwrap();
     let all = sub.forward(onehot.view()).unwrap();
     for i in 0..n {
-        let want = naive_conv_maps(model, layer, &onehot_to_map(&onehot, i));
+        let want = naive_conv_maps(model, layer, &onehot_to_map(&exact, i));
+        let want_dense = naive_conv_maps(model, layer, &onehot_to_map(&onehot, i));
         prop_assert_eq!(want.len(), layer);
         let mut running = 0.0f64;
         for (l, wm) in want.iter().enumerate() {
@@ -143,26 +160,37 @@ fn check_against_naive(
                         got[[p, c]],
                         w
                     );
+                    let wd = want_dense[l][p][c];
                     prop_assert!(
-                        close_in_layer(f64::from(dense[[p, c]]), w, scale, algorithm),
-                        "one-hot: layer {} pos {} ch {}",
+                        close_in_layer(f64::from(dense[[p, c]]), wd, scale, algorithm),
+                        "one-hot: layer {} pos {} ch {}: {} vs {}",
                         l + 1,
                         p,
-                        c
+                        c,
+                        dense[[p, c]],
+                        wd
                     );
                 }
             }
         }
         let last = want.last().unwrap();
+        let last_dense = want_dense.last().unwrap();
         let scale = layer_scale(largest(last), running, algorithm);
         for c in 0..sub.channels() {
             let act = sub.activations(codes.view(), c).unwrap();
+            let act_dense = sub.activations(onehot.view(), c).unwrap();
             for p in 0..last.len() {
-                let w = last[p][c];
+                let (w, wd) = (last[p][c], last_dense[p][c]);
                 prop_assert!(close_in_layer(f64::from(act[[i, p]]), w, scale, algorithm));
                 prop_assert!(close_in_layer(
+                    f64::from(act_dense[[i, p]]),
+                    wd,
+                    scale,
+                    algorithm
+                ));
+                prop_assert!(close_in_layer(
                     f64::from(all[[i, p, c]]),
-                    w,
+                    wd,
                     scale,
                     algorithm
                 ));
@@ -263,4 +291,18 @@ fn bf16_on_a_wide_model() {
     for w in &worst[1..] {
         assert!(*w > 1e-7 && *w < BF16_TOL, "{worst:?}");
     }
+}
+
+/// `x` with an N (all four channels 0.25) at one position of every second sequence
+/// (sequences 1, 3, ...); the others stay exactly one-hot.
+fn with_ns(x: &ndarray::Array3<f32>, seed: u64) -> ndarray::Array3<f32> {
+    let mut x = x.clone();
+    let len = x.shape()[1];
+    for i in (1..x.shape()[0]).step_by(2) {
+        let pos = (seed as usize + i * 7) % len;
+        for ch in 0..4 {
+            x[[i, pos, ch]] = 0.25;
+        }
+    }
+    x
 }

@@ -9,6 +9,8 @@
 //! Products of two bf16 numbers are exact in f32, so the only differences from the f32 path
 //! are the rounding of the operands to 8 significant bits and the order of the f32 sums.
 
+use std::ops::Range;
+
 /// Columns per packed panel (two 16-lane vectors).
 pub(crate) const NB: usize = 32;
 /// Rows per micro-tile.
@@ -94,16 +96,36 @@ pub(crate) fn gemm_bf16(
     out: &mut [f32],
     ldc: usize,
 ) {
+    gemm_bf16_cols(a, rows, b, bias, 0..b.n, out, ldc);
+}
+
+/// [`gemm_bf16`] for the output columns `cols` only (`cols.start` a multiple of [`NB`]),
+/// written from column 0 of `out` (row stride `ldc >= cols.len()`); each entry is summed as
+/// the full product sums it.
+///
+/// # Panics
+/// As [`gemm_bf16`], and when `cols` is not a range of `b`'s columns starting on a panel.
+pub(crate) fn gemm_bf16_cols(
+    a: &[u16],
+    rows: &[usize],
+    b: &PackedBf16,
+    bias: &[f32],
+    cols: Range<usize>,
+    out: &mut [f32],
+    ldc: usize,
+) {
     assert!(
         supported(),
         "AVX-512 BF16 kernel called on a CPU without it"
     );
     let m = rows.len();
-    if m == 0 {
+    assert!(cols.start.is_multiple_of(NB) && cols.start <= cols.end && cols.end <= b.n);
+    let width = cols.len();
+    if m == 0 || width == 0 {
         return;
     }
-    assert!(ldc >= b.n && bias.len() >= b.n);
-    assert!(out.len() >= (m - 1) * ldc + b.n, "output too small");
+    assert!(ldc >= width && bias.len() >= b.n);
+    assert!(out.len() >= (m - 1) * ldc + width, "output too small");
     for &r in rows {
         assert!(
             r % 2 == 0 && r + b.k2 <= a.len(),
@@ -112,9 +134,8 @@ pub(crate) fn gemm_bf16(
     }
     #[cfg(target_arch = "x86_64")]
     {
-        let panels = b.n.div_ceil(NB);
-        for p in 0..panels {
-            let nr = (b.n - p * NB).min(NB);
+        for p in cols.start / NB..cols.end.div_ceil(NB) {
+            let nr = (cols.end - p * NB).min(NB);
             let mut bias_tile = [0.0f32; NB];
             bias_tile[..nr].copy_from_slice(&bias[p * NB..p * NB + nr]);
             let panel = &b.data[p * b.k2 * NB..(p + 1) * b.k2 * NB];
@@ -126,14 +147,14 @@ pub(crate) fn gemm_bf16(
                 }
                 // SAFETY: the CPU has AVX-512 F and BF16 (asserted); every row pointer has
                 // b.k2 readable bf16 (checked above), the panel b.k2 · NB, and the mr × nr tile
-                // at out[m0 · ldc + p · NB] lies inside `out` (checked above).
+                // at out[m0 · ldc + p · NB - cols.start] lies inside `out` (checked above).
                 unsafe {
                     x86::tile(
                         &ptrs,
                         panel.as_ptr(),
                         b.k2 / 2,
                         &bias_tile,
-                        out.as_mut_ptr().add(m0 * ldc + p * NB),
+                        out.as_mut_ptr().add(m0 * ldc + p * NB - cols.start),
                         ldc,
                         mr,
                         nr,

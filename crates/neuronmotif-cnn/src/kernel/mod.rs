@@ -18,6 +18,7 @@ pub(crate) mod sparse;
 #[cfg(target_arch = "x86_64")]
 mod x86;
 
+use std::ops::Range;
 use std::sync::OnceLock;
 
 /// Rows per micro-tile.
@@ -140,14 +141,30 @@ pub(crate) fn kernel_name() -> &'static str {
 /// # Panics
 /// When the shapes disagree or a row reaches past `lhs.data` (a bug in the caller, never input).
 pub(crate) fn gemm(lhs: &Lhs<'_>, b: &PackedB, bias: Option<&[f32]>, out: &mut [f32], ldc: usize) {
+    gemm_cols(lhs, b, bias, 0..b.n, out, ldc);
+}
+
+/// [`gemm`] for the output columns `cols` only (`cols.start` a multiple of [`NR`]), written
+/// from column 0 of `out` (row stride `ldc >= cols.len()`). Each entry is summed exactly as
+/// the full product sums it, so a caller may walk the columns in blocks that stay in cache.
+pub(crate) fn gemm_cols(
+    lhs: &Lhs<'_>,
+    b: &PackedB,
+    bias: Option<&[f32]>,
+    cols: Range<usize>,
+    out: &mut [f32],
+    ldc: usize,
+) {
     let m = lhs.rows.len();
     let k = lhs.segments * lhs.seg_len;
     assert_eq!(k, b.k, "lhs K differs from packed K");
-    assert!(ldc >= b.n);
-    if m == 0 {
+    assert!(cols.start.is_multiple_of(NR) && cols.start <= cols.end && cols.end <= b.n);
+    let width = cols.len();
+    assert!(ldc >= width);
+    if m == 0 || width == 0 {
         return;
     }
-    assert!(out.len() >= (m - 1) * ldc + b.n, "output too small");
+    assert!(out.len() >= (m - 1) * ldc + width, "output too small");
     let reach = lhs.rows.iter().max().copied().unwrap_or(0)
         + (lhs.segments.saturating_sub(1)) * lhs.seg_stride
         + lhs.seg_len;
@@ -183,7 +200,7 @@ pub(crate) fn gemm(lhs: &Lhs<'_>, b: &PackedB, bias: Option<&[f32]>, out: &mut [
         blocks.push(cur);
     }
     let kern = kernel();
-    let panels = b.n.div_ceil(NR);
+    let (first, panels) = (cols.start / NR, cols.end.div_ceil(NR));
     let base = lhs.data.as_ptr();
     let out_ptr = out.as_mut_ptr();
     for (bi, runs) in blocks.iter().enumerate() {
@@ -192,7 +209,7 @@ pub(crate) fn gemm(lhs: &Lhs<'_>, b: &PackedB, bias: Option<&[f32]>, out: &mut [
         } else {
             Init::Accumulate
         };
-        for p0 in (0..panels).step_by(PANELS) {
+        for p0 in (first..panels).step_by(PANELS) {
             for m0 in (0..m).step_by(MR) {
                 let mr = (m - m0).min(MR);
                 let mut rows = [base; MR];
@@ -201,13 +218,14 @@ pub(crate) fn gemm(lhs: &Lhs<'_>, b: &PackedB, bias: Option<&[f32]>, out: &mut [
                     *slot = unsafe { base.add(lhs.rows[m0 + r.min(mr - 1)]) };
                 }
                 for p in p0..(p0 + PANELS).min(panels) {
-                    let nr = (b.n - p * NR).min(NR);
+                    let nr = (cols.end - p * NR).min(NR);
                     let mut bias_tile = [0.0f32; NR];
                     if let Some(bias) = bias {
                         bias_tile[..nr].copy_from_slice(&bias[p * NR..p * NR + nr]);
                     }
                     // SAFETY: the panel holds b.k rows of NR floats; the tile lies inside `out`
-                    // (m0 + mr <= m rows, p·NR + nr <= n columns, checked above).
+                    // (m0 + mr <= m rows, p·NR - cols.start + nr <= width columns, checked
+                    // above).
                     unsafe {
                         kern(&Tile {
                             rows: &rows,
@@ -215,7 +233,7 @@ pub(crate) fn gemm(lhs: &Lhs<'_>, b: &PackedB, bias: Option<&[f32]>, out: &mut [
                             panel: b.data.as_ptr().add(p * b.k * NR),
                             bias: &bias_tile,
                             init,
-                            out: out_ptr.add(m0 * ldc + p * NR),
+                            out: out_ptr.add(m0 * ldc + p * NR - cols.start),
                             ldc,
                             mr,
                             nr,
