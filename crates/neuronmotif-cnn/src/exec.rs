@@ -3,6 +3,7 @@
 
 use std::ops::Range;
 
+use crate::elementwise::{self, add_assign};
 use crate::kernel::{bf16, gemm, gemm_cols, sparse, Lhs};
 use crate::substructure::{Batch, ChunkLen, ConvStage, Stage, Substructure};
 use crate::winograd::WinoBufs;
@@ -329,10 +330,8 @@ impl Bufs {
                     }
                 }
                 Stage::Relu { threshold } => {
-                    let t = *threshold;
-                    for (d, &s) in out[..n * lout * cout].iter_mut().zip(input) {
-                        *d = if s > t { s } else { 0.0 };
-                    }
+                    let len = n * lout * cout;
+                    elementwise::relu_forward(&mut out[..len], &input[..len], *threshold);
                 }
                 Stage::Pool { kernel, stride } => {
                     let p = PoolShape::new((n, lin, lout, cin), (*kernel, *stride));
@@ -482,9 +481,8 @@ impl Bufs {
                     }
                 }
                 Stage::Relu { threshold } => {
-                    for ((d, &g), &x) in din.iter_mut().zip(dout).zip(&input[..n * lin * cin]) {
-                        *d = if x > *threshold { g } else { 0.0 };
-                    }
+                    let len = n * lin * cin;
+                    elementwise::relu_backward(&mut din[..len], dout, &input[..len], *threshold);
                 }
                 Stage::Pool { kernel, stride } => {
                     let p = PoolShape::new((n, lin, lout, cin), (*kernel, *stride));
@@ -812,7 +810,7 @@ fn conv_backward(
     let mut used = 0;
     for b in 0..n {
         let seq = &dout[b * lout * cout..(b + 1) * lout * cout];
-        let nnz = seq.iter().filter(|&&v| v != 0.0).count();
+        let nnz = elementwise::count_nonzero(seq);
         if nnz == 0 {
             continue;
         }
@@ -978,13 +976,6 @@ fn dense_block_end(rows: &[usize], start: usize, seq_floats: usize) -> usize {
         }
     }
     end
-}
-
-/// `dst[i] += src[i]`.
-fn add_assign(dst: &mut [f32], src: &[f32]) {
-    for (d, &v) in dst.iter_mut().zip(src) {
-        *d += v;
-    }
 }
 
 /// Dot product with eight independent partial sums (vectorisable, fixed order).

@@ -33,6 +33,7 @@
 
 mod arch;
 mod dtype;
+mod elementwise;
 mod error;
 mod exec;
 mod gather;
