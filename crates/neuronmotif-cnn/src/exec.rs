@@ -840,8 +840,7 @@ fn conv_backward(
     }
     if c.d == 1 {
         // Column tiles outside, positions inside: the tile's weight slab stays in cache.
-        for col0 in (0..kw).step_by(sparse::TILE) {
-            let len = sparse::TILE.min(kw - col0);
+        for (col0, len) in sparse::tiles(kw) {
             for &(base, from, to) in &sc.spans {
                 sparse::add_tile(
                     &c.w_t,
@@ -856,8 +855,7 @@ fn conv_backward(
         for &(base, from, to) in &sc.spans {
             sc.tmp.clear();
             sc.tmp.resize(kw, 0.0);
-            for col0 in (0..kw).step_by(sparse::TILE) {
-                let len = sparse::TILE.min(kw - col0);
+            for (col0, len) in sparse::tiles(kw) {
                 sparse::add_tile(
                     &c.w_t,
                     kw,
