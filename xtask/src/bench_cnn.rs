@@ -18,7 +18,7 @@ use neuronmotif_cnn::ConvAlgorithm;
 use rand_pcg::Pcg;
 
 const HELP: &str =
-    "cargo xtask bench-cnn [--batch N] [--runs N] [--no-tf] [--conv direct|winograd|bf16] [--per-layer]
+    "cargo xtask bench-cnn [--batch N] [--runs N] [--no-tf] [--conv direct|winograd|bf16|all] [--per-layer] [--paired]
   Times forward and forward+gradient of BD-10 (two filter settings), Basset and demo2
   substructures with neuronmotif-cnn (direct convolution, Winograd, and bf16 where the CPU has
   AVX-512 BF16, unless --conv picks one), then the same with TensorFlow via the anchor script
@@ -26,9 +26,12 @@ const HELP: &str =
   or create target/xtask-venv-tf with `python3 -m venv target/xtask-venv-tf &&
   target/xtask-venv-tf/bin/pip install tensorflow-cpu==2.15.1`), and prints one table.
   --per-layer: instead, time each conv layer of BD-10 and Basset on one thread (timers
-  inside the engine) and print its GFLOP/s.";
+  inside the engine) and print its GFLOP/s.
+  --paired: instead, time ours and TensorFlow in alternating pairs (one TensorFlow process
+  answering one timed call at a time; --runs pairs per cell) and print per-pair ratios: the
+  fairer comparison on a noisy host.";
 
-mod rand_pcg {
+pub(crate) mod rand_pcg {
     /// A tiny deterministic generator for the input batch (the weights use the crate's own).
     pub struct Pcg(pub u64);
     impl Pcg {
@@ -47,6 +50,7 @@ pub fn run(args: &[String]) -> Result<(), String> {
         return Ok(());
     };
     let (mut batch, mut runs, mut no_tf, mut per_layer) = (5000usize, 5usize, false, false);
+    let mut paired = false;
     let mut algorithms: Vec<ConvAlgorithm> = [
         ConvAlgorithm::Direct,
         ConvAlgorithm::Winograd,
@@ -58,12 +62,16 @@ pub fn run(args: &[String]) -> Result<(), String> {
     while let Some(flag) = a.flag() {
         match flag {
             "--conv" => {
-                algorithms = match a.value(flag, "direct, winograd or both")? {
+                algorithms = match a.value(flag, "direct, winograd, bf16 or all")? {
                     "direct" => vec![ConvAlgorithm::Direct],
                     "winograd" => vec![ConvAlgorithm::Winograd],
-                    "both" => vec![ConvAlgorithm::Direct, ConvAlgorithm::Winograd],
+                    "bf16" if ConvAlgorithm::Bf16.is_supported() => vec![ConvAlgorithm::Bf16],
+                    "bf16" => return Err("--conv bf16: this CPU has no AVX-512 BF16".into()),
+                    "all" => algorithms,
                     other => {
-                        return Err(format!("--conv {other}: expected direct, winograd or both"))
+                        return Err(format!(
+                            "--conv {other}: expected direct, winograd, bf16 or all"
+                        ))
                     }
                 }
             }
@@ -71,6 +79,7 @@ pub fn run(args: &[String]) -> Result<(), String> {
             "--runs" => runs = a.parsed(flag, "a positive number", |&n: &usize| n > 0)?,
             "--no-tf" => no_tf = true,
             "--per-layer" => per_layer = true,
+            "--paired" => paired = true,
             other => return Err(a.unknown(other)),
         }
     }
@@ -83,28 +92,11 @@ pub fn run(args: &[String]) -> Result<(), String> {
     if per_layer {
         return layer_table(&configs[..3], &algorithms, batch, runs);
     }
-    println!(
-        "machine: {} ({} threads), kernel {}",
-        cpu_model(),
-        rayon::current_num_threads(),
-        neuronmotif_cnn::kernel_name()
-    );
-    let gemm1 = median(runs, || square_gemm_seconds(1024, 1));
-    let gemm2 = median(runs, || square_gemm_seconds(1024, 2));
-    let peak = 2.0 * 1024f64.powi(3) / 1e9;
-    println!(
-        "practical peak (1024^3 f32 GEMM, our kernel): {:.0} GFLOP/s on 1 thread, {:.0} on 2",
-        peak / gemm1,
-        peak / gemm2
-    );
-    if let (Some(f1), Some(f2)) = (
-        crate::fma_peak::fma_peak_gflops(1),
-        crate::fma_peak::fma_peak_gflops(2),
-    ) {
-        println!(
-            "arithmetic ceiling (register-only AVX2 FMAs): {f1:.0} GFLOP/s on 1 thread, {f2:.0} on 2"
-        );
+    if paired {
+        print_machine(runs);
+        return crate::bench_cnn_paired::run(&tf_python(), &configs[..3], &algorithms, batch, runs);
     }
+    print_machine(runs);
     let mut ours = Vec::new();
     for ((name, blocks), algorithm) in configs
         .iter()
@@ -150,7 +142,7 @@ pub fn run(args: &[String]) -> Result<(), String> {
     } else {
         tensorflow(batch, runs)?
     };
-    println!("\nsequences per second, batch {batch}, median of {runs} runs after a warm-up:");
+    println!("\nsequences per second, batch {batch}, median of {runs} runs after a warm-up (ratios from the one-hot columns, like TensorFlow's input):");
     println!("| substructure | ours forward (one-hot / codes) | TF forward | ratio | ours fwd+grad (one-hot / codes) | TF fwd+grad | ratio | ours forward GFLOP/s-equivalent |");
     println!("|---|---|---|---|---|---|---|---|");
     for (name, algorithm, f, g, fc, gc, gflops) in &ours {
@@ -158,11 +150,53 @@ pub fn run(args: &[String]) -> Result<(), String> {
         let (tf_f, tf_g) = t.map_or((f64::NAN, f64::NAN), |(_, a, b)| (*a, *b));
         println!(
             "| {name} ({algorithm:?}) | {f:.0} / {fc:.0} | {tf_f:.0} | {:.2}× | {g:.0} / {gc:.0} | {tf_g:.0} | {:.2}× | {gflops:.0} |",
-            f.max(*fc) / tf_f,
-            g.max(*gc) / tf_g
+            f / tf_f,
+            g / tf_g
         );
     }
     Ok(())
+}
+
+/// The machine, our kernel's square-GEMM speed and the FMA ceiling, printed before a table.
+fn print_machine(runs: usize) {
+    println!(
+        "machine: {} ({} threads), kernel {}",
+        cpu_model(),
+        rayon::current_num_threads(),
+        neuronmotif_cnn::kernel_name()
+    );
+    let gemm1 = median(runs, || square_gemm_seconds(1024, 1));
+    let gemm2 = median(runs, || square_gemm_seconds(1024, 2));
+    let peak = 2.0 * 1024f64.powi(3) / 1e9;
+    println!(
+        "practical peak (1024^3 f32 GEMM, our kernel): {:.0} GFLOP/s on 1 thread, {:.0} on 2",
+        peak / gemm1,
+        peak / gemm2
+    );
+    if let (Some(f1), Some(f2)) = (
+        crate::fma_peak::fma_peak_gflops(1),
+        crate::fma_peak::fma_peak_gflops(2),
+    ) {
+        println!(
+            "arithmetic ceiling (register-only AVX2 FMAs): {f1:.0} GFLOP/s on 1 thread, {f2:.0} on 2"
+        );
+    }
+}
+
+/// The Python with tensorflow-cpu: `NM_TF_PYTHON`, else `target/xtask-venv-tf`, else
+/// `python3`.
+fn tf_python() -> PathBuf {
+    std::env::var("NM_TF_PYTHON")
+        .map(PathBuf::from)
+        .unwrap_or_else(|_| {
+            let venv = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+                .join("../target/xtask-venv-tf/bin/python");
+            if venv.exists() {
+                venv
+            } else {
+                PathBuf::from("python3")
+            }
+        })
 }
 
 fn tensorflow(batch: usize, runs: usize) -> Result<Vec<(&'static str, f64, f64)>, String> {
@@ -175,17 +209,7 @@ fn tensorflow(batch: usize, runs: usize) -> Result<Vec<(&'static str, f64, f64)>
         );
         return Ok(Vec::new());
     }
-    let python = std::env::var("NM_TF_PYTHON")
-        .map(PathBuf::from)
-        .unwrap_or_else(|_| {
-            let venv = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-                .join("../target/xtask-venv-tf/bin/python");
-            if venv.exists() {
-                venv
-            } else {
-                PathBuf::from("python3")
-            }
-        });
+    let python = tf_python();
     println!("running TensorFlow with {} ...", python.display());
     let out = Command::new(&python)
         .arg(&script)
@@ -302,7 +326,7 @@ fn layer_table(
     Ok(())
 }
 
-fn codes_to_onehot(codes: &ndarray::Array2<u8>) -> ndarray::Array3<f32> {
+pub(crate) fn codes_to_onehot(codes: &ndarray::Array2<u8>) -> ndarray::Array3<f32> {
     let mut x = ndarray::Array3::zeros((codes.nrows(), codes.ncols(), 4));
     for ((i, j), &c) in codes.indexed_iter() {
         x[[i, j, usize::from(c)]] = 1.0;

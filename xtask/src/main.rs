@@ -7,6 +7,7 @@ use std::process::ExitCode;
 
 mod args;
 mod bench_cnn;
+mod bench_cnn_paired;
 mod bench_tomtom;
 mod fma_peak;
 mod jaspar_subset;
