@@ -12,9 +12,9 @@
 //! last conv's pre-activation; `tf.function`, `GradientTape` for the gradient) in a small
 //! script of ours, since the anchor script runs all its timings in one go.
 
-use std::io::{BufRead, BufReader, Write};
-use std::process::{Child, ChildStdin, ChildStdout, Command, Stdio};
 use std::time::Instant;
+
+use crate::resident::Resident;
 
 use neuronmotif_cnn::testing::{random_model, BlockShape};
 use neuronmotif_cnn::ConvAlgorithm;
@@ -92,76 +92,23 @@ for line in sys.stdin:  # request "name fwd|grad batch"; reply "T seconds"
 "#;
 
 /// A running TensorFlow timing script.
-struct Tf {
-    script: std::path::PathBuf,
-    child: Child,
-    stdin: ChildStdin,
-    stdout: BufReader<ChildStdout>,
-}
+struct Tf(Resident);
 
 impl Tf {
     fn start(python: &std::path::Path) -> Result<Tf, String> {
+        // the script stays until the end: AutoGraph reads its source when it traces
         let script = std::env::temp_dir().join(format!("nm_bench_tf_{}.py", std::process::id()));
         std::fs::write(&script, TF_SCRIPT)
             .map_err(|e| format!("writing {}: {e}", script.display()))?;
-        let mut child = Command::new(python)
-            .arg(&script)
-            .env("TF_CPP_MIN_LOG_LEVEL", "2")
-            .stdin(Stdio::piped())
-            .stdout(Stdio::piped())
-            .spawn()
-            .map_err(|e| format!("running {}: {e}", python.display()))?;
-        let (Some(stdin), Some(stdout)) = (child.stdin.take(), child.stdout.take()) else {
-            return Err("TensorFlow script: no pipes".into());
-        };
-        let mut tf = Tf {
-            script,
-            child,
-            stdin,
-            stdout: BufReader::new(stdout),
-        };
-        // the script stays until the end: AutoGraph reads its source when it traces
-        while tf.line()?.trim() != "ready" {}
-        Ok(tf)
-    }
-
-    fn line(&mut self) -> Result<String, String> {
-        let mut line = String::new();
-        let n = self
-            .stdout
-            .read_line(&mut line)
-            .map_err(|e| format!("reading from TensorFlow: {e}"))?;
-        if n == 0 {
-            let status = self.child.wait().map_err(|e| e.to_string())?;
-            return Err(format!(
-                "the TensorFlow script exited ({status}); its error is above"
-            ));
-        }
-        Ok(line)
+        Resident::start("the TensorFlow script", python, &script, &[], true).map(Tf)
     }
 
     /// One timed call, in seconds.
     fn time(&mut self, name: &str, task: &str, batch: usize) -> Result<f64, String> {
-        writeln!(self.stdin, "{name} {task} {batch}")
-            .and_then(|()| self.stdin.flush())
-            .map_err(|e| format!("writing to TensorFlow: {e}"))?;
-        loop {
-            let line = self.line()?;
-            if let Some(rest) = line.strip_prefix("T ") {
-                return rest
-                    .trim()
-                    .parse()
-                    .map_err(|_| format!("bad TensorFlow line {line:?}"));
-            }
+        match self.0.ask(&format!("{name} {task} {batch}"))?[..] {
+            [seconds] => Ok(seconds),
+            _ => Err("bad TensorFlow line: expected seconds".into()),
         }
-    }
-}
-
-impl Drop for Tf {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-        let _ = std::fs::remove_file(&self.script);
     }
 }
 

@@ -15,9 +15,9 @@
 //! 879 JASPAR motifs against themselves; every pair kept (Tomtom `-thresh 1`), `ed` distance
 //! (memelite's only score), on 1 and 2 threads. neuronmotif-tomtom is also timed with `pearson`.
 
-use std::io::{BufRead, BufReader, Write};
 use std::path::{Path, PathBuf};
-use std::process::{Child, ChildStdin, ChildStdout, Command, Stdio};
+
+use crate::resident::Resident;
 use std::time::Instant;
 
 use neuronmotif_io::{MotifFile, ReadOptions};
@@ -189,11 +189,7 @@ const MEMELITE: crate::pyenv::Toolset = crate::pyenv::Toolset {
 
 /// A running memelite timing script: each request (`task threads`) is answered with one timed
 /// `tomtom()` call's wall and CPU seconds.
-struct Memelite {
-    child: Child,
-    stdin: ChildStdin,
-    stdout: BufReader<ChildStdout>,
-}
+struct Memelite(Resident);
 
 impl Memelite {
     /// Create the venv if needed, install memelite, start the script and wait for its JIT.
@@ -207,68 +203,15 @@ impl Memelite {
         println!(
             "starting memelite (its first call pays numba's JIT or its cache load; not timed)"
         );
-        let mut child = Command::new(&python)
-            .arg(&script)
-            .arg(queries)
-            .arg(targets)
-            .stdin(Stdio::piped())
-            .stdout(Stdio::piped())
-            .spawn()
-            .map_err(|e| format!("running memelite: {e}"))?;
-        let (Some(stdin), Some(stdout)) = (child.stdin.take(), child.stdout.take()) else {
-            return Err("memelite: no pipes".into());
-        };
-        let mut m = Memelite {
-            child,
-            stdin,
-            stdout: BufReader::new(stdout),
-        };
-        // anything else memelite or numba print is skipped
-        while m.line()?.trim() != "ready" {}
-        Ok(m)
-    }
-
-    fn line(&mut self) -> Result<String, String> {
-        let mut line = String::new();
-        let n = self
-            .stdout
-            .read_line(&mut line)
-            .map_err(|e| format!("reading from memelite: {e}"))?;
-        if n == 0 {
-            let status = self.child.wait().map_err(|e| e.to_string())?;
-            return Err(format!("memelite exited ({status}); its error is above"));
-        }
-        Ok(line)
+        Resident::start("memelite", &python, &script, &[queries, targets], false).map(Memelite)
     }
 
     /// One timed call: (wall, CPU) seconds.
     fn time(&mut self, task: &str, threads: usize) -> Result<(f64, f64), String> {
-        writeln!(self.stdin, "{task} {threads}")
-            .and_then(|()| self.stdin.flush())
-            .map_err(|e| format!("writing to memelite: {e}"))?;
-        // the reply is the line tagged `T`; anything else memelite or numba print is skipped
-        let line = loop {
-            let line = self.line()?;
-            if let Some(rest) = line.strip_prefix("T ") {
-                break rest.to_string();
-            }
-        };
-        let f: Vec<f64> = line
-            .split_whitespace()
-            .map(str::parse)
-            .collect::<Result<_, _>>()
-            .map_err(|_| format!("bad memelite line {line:?}"))?;
-        match f[..] {
+        match self.0.ask(&format!("{task} {threads}"))?[..] {
             [wall, cpu] => Ok((wall, cpu)),
-            _ => Err(format!("bad memelite line {line:?}")),
+            _ => Err("bad memelite line: expected wall and CPU seconds".into()),
         }
-    }
-}
-
-impl Drop for Memelite {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
     }
 }
 

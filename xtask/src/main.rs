@@ -13,6 +13,7 @@ mod fma_peak;
 mod jaspar_subset;
 mod planted;
 mod pyenv;
+mod resident;
 mod score;
 mod torch_export;
 mod train_demo;
