@@ -29,6 +29,8 @@ macro_rules! avx2_or_baseline {
     };
 }
 
+pub(crate) use avx2_or_baseline;
+
 avx2_or_baseline! {
     /// `out[i] = x[i]` where `x[i] > t`, else 0.
     fn relu_forward(out: &mut [f32], x: &[f32], t: f32) = relu_forward_body
@@ -66,7 +68,8 @@ fn relu_backward_body(din: &mut [f32], dout: &[f32], x: &[f32], t: f32) {
 
 #[inline(always)]
 fn count_nonzero_body(v: &[f32]) -> usize {
-    // per-lane u32 counts (a chunk of 8 · 2^32 entries cannot overflow them)
+    // per-lane u32 counts: exact for slices shorter than 8 · 2^32 entries (a layer's
+    // gradient for one sequence is far shorter)
     let mut lanes = [0u32; 8];
     let chunks = v.chunks_exact(8);
     let rest = chunks.remainder();

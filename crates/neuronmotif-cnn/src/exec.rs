@@ -87,6 +87,8 @@ pub(crate) struct Bufs {
     coded: Vec<bool>,
     /// One sequence's first-layer lookup, all channels (see `forward`).
     gather_tmp: Vec<f32>,
+    /// The first-layer lookup's table offsets for one sequence.
+    offsets: Vec<usize>,
     /// Output of each stage, `[chunk, len, ch]`.
     pub acts: Vec<Vec<f32>>,
     last_single: bool,
@@ -139,6 +141,7 @@ impl Bufs {
             is_codes: false,
             coded: Vec::new(),
             gather_tmp: Vec::new(),
+            offsets: Vec::new(),
             acts,
             last_single: false,
             rows: Vec::new(),
@@ -195,7 +198,7 @@ impl Bufs {
                         self.codes.push(code.unwrap_or(0));
                         code.is_some()
                     });
-                    self.codes.truncate(from + s.nrows());
+                    // an inexact sequence stops early: pad its codes (unused) to full length
                     self.codes.resize(from + s.nrows(), 0);
                     self.coded.push(exact);
                 }
@@ -253,7 +256,7 @@ impl Bufs {
                 Stage::Conv(c) => {
                     let table = c.onehot.as_ref().filter(|_| i == 0);
                     if let (true, Some(table)) = (self.is_codes, table) {
-                        table.apply(&self.codes, n, lin, lout, out);
+                        table.apply(&self.codes, (n, lin, lout), out, &mut self.offsets);
                     } else if i == last && single.is_some() {
                         let ch = single.unwrap_or(0);
                         self.wcol.clear();
@@ -308,13 +311,18 @@ impl Bufs {
                             if self.last_single {
                                 let ch = single.unwrap_or(0);
                                 self.gather_tmp.resize(lout * cout, 0.0);
-                                table.apply(seq, 1, lin, lout, &mut self.gather_tmp);
+                                table.apply(
+                                    seq,
+                                    (1, lin, lout),
+                                    &mut self.gather_tmp,
+                                    &mut self.offsets,
+                                );
                                 for p in 0..lout {
                                     out[b * lout + p] = self.gather_tmp[p * cout + ch];
                                 }
                             } else {
                                 let dst = &mut out[b * lout * cout..(b + 1) * lout * cout];
-                                table.apply(seq, 1, lin, lout, dst);
+                                table.apply(seq, (1, lin, lout), dst, &mut self.offsets);
                             }
                         }
                     }

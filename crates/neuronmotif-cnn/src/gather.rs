@@ -99,100 +99,16 @@ impl OneHotTable {
         }
     }
 
-    /// `out[b, p, :]` for `n` sequences of `lin` codes each, `lout` output positions.
-    pub(crate) fn apply(&self, codes: &[u8], n: usize, lin: usize, lout: usize, out: &mut [f32]) {
-        let cout = self.cout;
-        if self.padded == LANES {
-            for b in 0..n {
-                let seq = &codes[b * lin..(b + 1) * lin];
-                for p in 0..lout {
-                    let mut acc = [0.0f32; LANES];
-                    for (gi, g) in self.groups.iter().enumerate() {
-                        let row = self.row(g, seq, p);
-                        let row: &[f32; LANES] = row.try_into().unwrap_or(&[0.0; LANES]);
-                        if gi == 0 {
-                            acc = *row;
-                        } else {
-                            for (a, &r) in acc.iter_mut().zip(row) {
-                                *a += r;
-                            }
-                        }
-                    }
-                    let at = (b * lout + p) * cout;
-                    out[at..at + cout].copy_from_slice(&acc[..cout]);
-                }
-            }
-            return;
-        }
-        let mut offsets = Vec::with_capacity(lout * self.groups.len());
-        #[cfg(target_arch = "x86_64")]
-        {
-            if std::arch::is_x86_feature_detected!("avx2") {
-                // SAFETY: the feature was detected just above.
-                unsafe { self.apply_wide_avx2(codes, n, lin, lout, out, &mut offsets) };
-                return;
-            }
-        }
-        self.apply_wide(codes, n, lin, lout, out, &mut offsets);
-    }
-
-    #[cfg(target_arch = "x86_64")]
-    #[target_feature(enable = "avx2")]
-    unsafe fn apply_wide_avx2(
+    /// `out[b, p, :]` for `n` sequences of `lin` codes each, `lout` output positions;
+    /// `offsets` is scratch kept by the caller.
+    pub(crate) fn apply(
         &self,
         codes: &[u8],
-        n: usize,
-        lin: usize,
-        lout: usize,
+        (n, lin, lout): (usize, usize, usize),
         out: &mut [f32],
         offsets: &mut Vec<usize>,
     ) {
-        self.apply_wide(codes, n, lin, lout, out, offsets);
-    }
-
-    /// Wide layers (more than one vector of channels), a block of channels at a time: the
-    /// block's sums stay in registers while every group's row is added, and only the block's
-    /// slice of the table is read, so it stays in L1. Sums run in group order, as in the
-    /// narrow path.
-    #[inline(always)]
-    fn apply_wide(
-        &self,
-        codes: &[u8],
-        n: usize,
-        lin: usize,
-        lout: usize,
-        out: &mut [f32],
-        offsets: &mut Vec<usize>,
-    ) {
-        let ng = self.groups.len();
-        for b in 0..n {
-            let seq = &codes[b * lin..(b + 1) * lin];
-            offsets.clear();
-            for p in 0..lout {
-                for g in &self.groups {
-                    offsets.push(self.row_offset(g, seq, p));
-                }
-            }
-            let out = &mut out[b * lout * self.cout..(b + 1) * lout * self.cout];
-            let mut c0 = 0;
-            while c0 < self.padded {
-                let left = self.padded - c0;
-                let w = if left >= 64 {
-                    self.block::<64>(offsets, ng, c0, out);
-                    64
-                } else if left >= 32 {
-                    self.block::<32>(offsets, ng, c0, out);
-                    32
-                } else if left >= 16 {
-                    self.block::<16>(offsets, ng, c0, out);
-                    16
-                } else {
-                    self.block::<8>(offsets, ng, c0, out);
-                    8
-                };
-                c0 += w;
-            }
-        }
+        apply_blocks(self, codes, (n, lin, lout), out, offsets);
     }
 
     /// Channels `c0 .. c0 + W` of every output position of one sequence (`offsets`: `ng`
@@ -216,14 +132,7 @@ impl OneHotTable {
         }
     }
 
-    /// The table row of group `g` for output position `p` of `seq`.
-    #[inline(always)]
-    fn row(&self, g: &Group, seq: &[u8], p: usize) -> &[f32] {
-        let at = self.row_offset(g, seq, p);
-        &self.table[at..at + self.padded]
-    }
-
-    /// Where that row starts in the table.
+    /// Where the table row of group `g` for output position `p` of `seq` starts.
     #[inline(always)]
     fn row_offset(&self, g: &Group, seq: &[u8], p: usize) -> usize {
         let mut idx = 0usize;
@@ -231,6 +140,59 @@ impl OneHotTable {
             idx |= usize::from(seq[p * self.s + (g.tap + j) * self.d] & 3) << (2 * j);
         }
         g.offset + idx * self.padded
+    }
+}
+
+crate::elementwise::avx2_or_baseline! {
+    /// [`OneHotTable::apply`], compiled for AVX2 where the CPU has it.
+    fn apply_blocks(
+        t: &OneHotTable,
+        codes: &[u8],
+        dims: (usize, usize, usize),
+        out: &mut [f32],
+        offsets: &mut Vec<usize>
+    ) = apply_blocks_body
+}
+
+/// A block of channels at a time (64, then 32, 16 or 8 for the rest): the block's sums stay
+/// in registers while every group's row is added, and only the block's slice of the table is
+/// read, so it stays in L1. Sums run in group order.
+#[inline(always)]
+fn apply_blocks_body(
+    t: &OneHotTable,
+    codes: &[u8],
+    (n, lin, lout): (usize, usize, usize),
+    out: &mut [f32],
+    offsets: &mut Vec<usize>,
+) {
+    let ng = t.groups.len();
+    for b in 0..n {
+        let seq = &codes[b * lin..(b + 1) * lin];
+        offsets.clear();
+        for p in 0..lout {
+            for g in &t.groups {
+                offsets.push(t.row_offset(g, seq, p));
+            }
+        }
+        let out = &mut out[b * lout * t.cout..(b + 1) * lout * t.cout];
+        let mut c0 = 0;
+        while c0 < t.padded {
+            let left = t.padded - c0;
+            let w = if left >= 64 {
+                t.block::<64>(offsets, ng, c0, out);
+                64
+            } else if left >= 32 {
+                t.block::<32>(offsets, ng, c0, out);
+                32
+            } else if left >= 16 {
+                t.block::<16>(offsets, ng, c0, out);
+                16
+            } else {
+                t.block::<8>(offsets, ng, c0, out);
+                8
+            };
+            c0 += w;
+        }
     }
 }
 
@@ -283,7 +245,7 @@ mod tests {
             let seqs: Vec<u8> = (0..3 * lin).map(|i| ((i * 13 + i / 5) % 4) as u8).collect();
             let t = OneHotTable::new(&w, &bias, k, d, s);
             let mut out = vec![0.0f32; 3 * lout * cout];
-            t.apply(&seqs, 3, lin, lout, &mut out);
+            t.apply(&seqs, (3, lin, lout), &mut out, &mut Vec::new());
             for b in 0..3 {
                 let want = naive(&w, &bias, k, d, s, &seqs[b * lin..(b + 1) * lin], lout);
                 for (i, (&got, &want)) in out[b * lout * cout..(b + 1) * lout * cout]
