@@ -5,7 +5,8 @@ use std::sync::Arc;
 
 use crate::align;
 use crate::db::TargetDb;
-use crate::distance::{PreparedColumn, ROW_BLOCK};
+use crate::distance::{ColumnPool, PreparedColumn, ROW_BLOCK};
+use crate::ed_single;
 use crate::motif::consensus;
 use crate::null::{max_null_pvalues, ColumnPmf, WidthGroup};
 use crate::qvalue::qvalues;
@@ -138,6 +139,19 @@ pub(crate) struct Workspace {
     /// targets), to compare it with the running sums.
     #[cfg(test)]
     direct: bool,
+    /// Buffers of the single-precision `ed` rows.
+    single: ed_single::Scratch,
+    /// Tests: always take the double-precision rows, to compare the single-precision ones
+    /// with them.
+    #[cfg(test)]
+    exact: bool,
+    /// Tests: multiply the single-precision error bound by this (when above 1), which is still
+    /// a valid bound and sends far more values through the exact fallbacks.
+    #[cfg(test)]
+    error_factor: f64,
+    /// Tests: how many queries took the single-precision rows.
+    #[cfg(test)]
+    single_queries: usize,
 }
 
 impl Workspace {
@@ -149,6 +163,26 @@ impl Workspace {
     #[cfg(not(test))]
     fn direct_only(&self) -> bool {
         false
+    }
+
+    #[cfg(test)]
+    fn exact_only(&self) -> bool {
+        self.exact
+    }
+
+    #[cfg(not(test))]
+    fn exact_only(&self) -> bool {
+        false
+    }
+
+    #[cfg(test)]
+    fn error_bound_factor(&self) -> f64 {
+        self.error_factor.max(1.0)
+    }
+
+    #[cfg(not(test))]
+    fn error_bound_factor(&self) -> f64 {
+        1.0
     }
 
     /// A workspace for one job of a parallel batch (see `own_strings`).
@@ -210,52 +244,40 @@ pub(crate) fn analyse(
         return Err(TomtomError::EmptyDatabase);
     }
 
-    // Steps 3-4: each query column against all target columns; its median; the global range
-    // of the shifted scores. Raw scores are kept for step 5 when they fit the cache budget.
-    let cache = w * n <= SCORE_CACHE_ENTRIES;
-    let scores = sized(&mut ws.scores, if cache { w * n } else { n });
-    let scratch = &mut ws.scratch;
-    let mut medians = Vec::with_capacity(w);
-    let (mut small, mut large) = (f64::INFINITY, f64::NEG_INFINITY);
     let squared = dist.raw_is_squared();
-    // Squared-distance rows come a block of query columns at a time when they are kept; each
-    // block's medians are taken right after it is scored, while its rows are still in cache.
-    let mut block_ranges = [(0.0, 0.0); ROW_BLOCK];
-    for (i, qc) in qcols.iter().enumerate() {
-        if squared && cache && i % ROW_BLOCK == 0 {
-            let end = (i + ROW_BLOCK).min(w);
-            block_ranges = pool.squared_rows_into(&qcols[i..end], &mut scores[i * n..end * n]);
-        }
-        let row = if cache {
-            &mut scores[i * n..(i + 1) * n]
-        } else {
-            &mut scores[..]
-        };
-        let (lo, hi, med) = if squared {
-            // Scores -sqrt(u) sort opposite to u: score rank r is u rank n - 1 - r.
-            let (u_lo, u_hi) = if cache {
-                block_ranges[i % ROW_BLOCK]
-            } else {
-                pool.raw_scores_into(dist, qc, 0, row)
-            };
-            let med =
-                scaling::squared_row_median(row, scratch).ok_or(TomtomError::EmptyDatabase)?;
-            (-u_hi.sqrt(), -u_lo.sqrt(), med)
-        } else {
-            let (lo, hi) = pool.raw_scores_into(dist, qc, 0, row);
-            (lo, hi, median_of_row(row, scratch).unwrap_or(0.0))
-        };
-        medians.push(med);
-        small = small.min(lo - med);
-        large = large.max(hi - med);
+    // Steps 3-5 for `ed` run in single precision where the CPU and the inputs allow it and
+    // the scaling is certain (see `ed_single`); otherwise in double precision. Both give the
+    // same bins.
+    let single = if squared && !ws.exact_only() {
+        ed_single::error_bound(pool, &raw)
+            .map(|e| e * ws.error_bound_factor())
+            .and_then(|e| single_scaling(pool, &qcols, e, &mut ws.single))
+    } else {
+        None
+    };
+    #[cfg(test)]
+    {
+        ws.single_queries += usize::from(single.is_some());
     }
+    let (medians, scale, nbins, source) = match single {
+        Some((medians, scale, nbins, e)) => (medians, scale, nbins, RowSource::Single(e)),
+        None => {
+            let (medians, small, large, cache) = exact_medians(pool, dist, &qcols, ws)?;
+            let scale = ScoreScale::from_range(small, large);
+            let nbins = usize::from(scale.bin(large)).max(scale.zero_bin()) + 1;
+            let source = if cache {
+                RowSource::Cached
+            } else {
+                RowSource::Recomputed
+            };
+            (medians, scale, nbins, source)
+        }
+    };
 
     // Step 5: integer bins of every (query column, target column) pair, and each query
     // column's bin histogram (step 6's input). Where exact (nearly always), the bins are turned
     // into running diagonal sums row by row, for step 7.
-    let scale = ScoreScale::from_range(small, large);
     let z = scale.zero_bin();
-    let nbins = usize::from(scale.bin(large)).max(z) + 1;
     let strands = db.strands();
     let widest = strands.iter().map(|s| s.width).max().unwrap_or(0);
     let running = align::prefix_sums_are_exact(nbins - 1, w, widest) && !direct_only;
@@ -269,28 +291,34 @@ pub(crate) fn analyse(
         ws.last_columns
             .extend(strands.iter().map(|s| s.start + s.width - 1));
     }
+    let rows = RowBinner {
+        pool,
+        dist,
+        scale,
+        source,
+    };
     for (i, (qc, &med)) in qcols.iter().zip(&medians).enumerate() {
-        let row: &[f64] = if cache {
-            &scores[i * n..(i + 1) * n]
-        } else {
-            let _ = pool.raw_scores_into(dist, qc, 0, &mut scores[..]);
-            &scores[..]
-        };
         let hist = &mut counts[i * nbins..(i + 1) * nbins];
-        let bin = |row: &[f64], out: &mut [u16], hist: &mut [u32]| {
-            scaling::bin_row(&scale, med, row, squared, out, hist);
-        };
+        let (scores, single) = (&mut ws.scores, &mut ws.single);
         if running {
             // Rows alternate between the two halves of `bins`.
             let (a, b) = bins.split_at_mut(n);
             let (prev, cur) = if i % 2 == 0 { (b, a) } else { (a, b) };
-            bin(row, cur, hist);
+            rows.bin(i, qc, med, scores, single, cur, hist);
             if i > 0 {
                 align::accumulate_diagonals(prev, cur);
             }
             ws.ends.record_row(i, cur, &ws.last_columns);
         } else {
-            bin(row, &mut bins[i * n..(i + 1) * n], hist);
+            rows.bin(
+                i,
+                qc,
+                med,
+                scores,
+                single,
+                &mut bins[i * n..(i + 1) * n],
+                hist,
+            );
         }
     }
 
@@ -369,6 +397,149 @@ pub(crate) fn analyse(
     })
 }
 
+/// Where step 5 finds a query column's scores.
+#[derive(Debug, Clone, Copy)]
+enum RowSource {
+    /// Computed again in single precision ([`ed_single::bin_row`]), with this error bound.
+    Single(f64),
+    /// Kept from steps 3-4 in `Workspace::scores`, row after row.
+    Cached,
+    /// Computed again in double precision (rows too many to keep).
+    Recomputed,
+}
+
+/// Step 5 for one query column at a time.
+struct RowBinner<'a> {
+    pool: &'a ColumnPool,
+    dist: crate::Distance,
+    scale: ScoreScale,
+    source: RowSource,
+}
+
+impl RowBinner<'_> {
+    /// The bins of query column `i` (`qc`, median `med`) into `out`, counted into `hist`.
+    #[allow(clippy::too_many_arguments)]
+    fn bin(
+        &self,
+        i: usize,
+        qc: &PreparedColumn,
+        med: f64,
+        scores: &mut Vec<f64>,
+        single: &mut ed_single::Scratch,
+        out: &mut [u16],
+        hist: &mut [u32],
+    ) {
+        let n = self.pool.len();
+        let squared = self.dist.raw_is_squared();
+        let row: &[f64] = match self.source {
+            RowSource::Single(e) => {
+                if ed_single::bin_row(self.pool, qc, e, &self.scale, med, out, single) {
+                    scaling::count_bins(out, hist);
+                    return;
+                }
+                let row = sized(scores, n);
+                let _ = self.pool.raw_scores_into(self.dist, qc, 0, row);
+                row
+            }
+            RowSource::Cached => &scores[i * n..(i + 1) * n],
+            RowSource::Recomputed => {
+                let row = sized(scores, n);
+                let _ = self.pool.raw_scores_into(self.dist, qc, 0, row);
+                row
+            }
+        };
+        scaling::bin_row(&self.scale, med, row, squared, out, hist);
+    }
+}
+
+/// Steps 3-4 in single precision (`ed`): every column's exact median, and the scaling when
+/// the bracketed extremes leave no doubt about it (with an upper bound on the bin count).
+fn single_scaling(
+    pool: &ColumnPool,
+    qcols: &[PreparedColumn],
+    e: f64,
+    scratch: &mut ed_single::Scratch,
+) -> Option<(Vec<f64>, ScoreScale, usize, f64)> {
+    let mut stats: Vec<ed_single::RowStats> = qcols
+        .iter()
+        .map(|qc| ed_single::row_stats(pool, qc, e, scratch))
+        .collect();
+    let scaling = |stats: &[ed_single::RowStats]| {
+        let mut small = (f64::INFINITY, f64::INFINITY);
+        let mut large = (f64::NEG_INFINITY, f64::NEG_INFINITY);
+        for st in stats {
+            // As in `exact_medians`: the lowest score is -sqrt(largest u), the highest
+            // -sqrt(smallest u); both move the opposite way to u.
+            small.0 = small.0.min(-st.u_hi.1.sqrt() - st.median);
+            small.1 = small.1.min(-st.u_hi.0.sqrt() - st.median);
+            large.0 = large.0.max(-st.u_lo.1.sqrt() - st.median);
+            large.1 = large.1.max(-st.u_lo.0.sqrt() - st.median);
+        }
+        ed_single::scale_of(small, large)
+    };
+    let (scale, nbins) = match scaling(&stats) {
+        Some(found) => found,
+        None => {
+            for (qc, st) in qcols.iter().zip(&mut stats) {
+                ed_single::exact_extremes(pool, qc, e, st, scratch);
+            }
+            scaling(&stats)?
+        }
+    };
+    let medians = stats.iter().map(|st| st.median).collect();
+    Some((medians, scale, nbins, e))
+}
+
+/// Steps 3-4 in double precision: each query column against all target columns; its median;
+/// the global range of the shifted scores. Raw scores are kept in `ws.scores` for step 5 when
+/// they fit the cache budget (the returned flag).
+fn exact_medians(
+    pool: &ColumnPool,
+    dist: crate::Distance,
+    qcols: &[PreparedColumn],
+    ws: &mut Workspace,
+) -> Result<(Vec<f64>, f64, f64, bool), TomtomError> {
+    let (w, n) = (qcols.len(), pool.len());
+    let cache = w * n <= SCORE_CACHE_ENTRIES;
+    let scores = sized(&mut ws.scores, if cache { w * n } else { n });
+    let scratch = &mut ws.scratch;
+    let mut medians = Vec::with_capacity(w);
+    let (mut small, mut large) = (f64::INFINITY, f64::NEG_INFINITY);
+    let squared = dist.raw_is_squared();
+    // Squared-distance rows come a block of query columns at a time when they are kept; each
+    // block's medians are taken right after it is scored, while its rows are still in cache.
+    let mut block_ranges = [(0.0, 0.0); ROW_BLOCK];
+    for (i, qc) in qcols.iter().enumerate() {
+        if squared && cache && i % ROW_BLOCK == 0 {
+            let end = (i + ROW_BLOCK).min(w);
+            block_ranges = pool.squared_rows_into(&qcols[i..end], &mut scores[i * n..end * n]);
+        }
+        let row = if cache {
+            &mut scores[i * n..(i + 1) * n]
+        } else {
+            &mut scores[..]
+        };
+        let (lo, hi, med) = if squared {
+            // Scores -sqrt(u) sort opposite to u: score rank r is u rank n - 1 - r.
+            let (u_lo, u_hi) = if cache {
+                block_ranges[i % ROW_BLOCK]
+            } else {
+                pool.raw_scores_into(dist, qc, 0, row)
+            };
+            let med =
+                scaling::squared_row_median(row, scratch).ok_or(TomtomError::EmptyDatabase)?;
+            (-u_hi.sqrt(), -u_lo.sqrt(), med)
+        } else {
+            let (lo, hi) = pool.raw_scores_into(dist, qc, 0, row);
+            (lo, hi, median_of_row(row, scratch).unwrap_or(0.0))
+        };
+        medians.push(med);
+        small = small.min(lo - med);
+        large = large.max(hi - med);
+    }
+    Ok((medians, small, large, cache))
+}
+
 /// The sort key of a strand's hit: p in [`f64::total_cmp`] order, then the larger overlap,
 /// then the tie rank (below 2^32) in the low bits.
 fn strand_key(p: f64, overlap: usize, tie_rank: usize) -> u128 {
@@ -431,6 +602,172 @@ pub(crate) fn compare_query(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// The single-precision `ed` rows against the double-precision ones.
+    mod single_precision {
+        use super::super::*;
+        use crate::TomtomParams;
+        use ndarray::Array2;
+        use neuronmotif_core::Ppm;
+        use proptest::prelude::*;
+        use rand::{Rng, SeedableRng};
+
+        /// A random column: spread-out, near one-hot, or uniform.
+        fn column(rng: &mut impl Rng) -> [f64; 4] {
+            let mut c = [0.0; 4];
+            match rng.gen_range(0..4) {
+                0 => {
+                    let k = rng.gen_range(0..4);
+                    c = [0.01; 4];
+                    c[k] = 0.97;
+                }
+                1 => c = [0.25; 4],
+                _ => c.iter_mut().for_each(|v| *v = rng.gen::<f64>().powi(2)),
+            }
+            let sum: f64 = c.iter().sum();
+            c.map(|v| v / sum)
+        }
+
+        fn motif(rng: &mut impl Rng, width: usize) -> Ppm {
+            let mut m = Array2::zeros((width, 4));
+            for mut row in m.rows_mut() {
+                for (v, x) in row.iter_mut().zip(column(rng)) {
+                    *v = x;
+                }
+            }
+            Ppm::new(m).unwrap()
+        }
+
+        /// `targets` random motifs (some repeated, for tied distances) and a query that is
+        /// random or (`copy`) a copy of a target, whose columns then score 0 against
+        /// themselves.
+        fn case(seed: u64, targets: usize, width: usize, copy: bool) -> (TargetDb, TomtomMotif) {
+            let mut rng = rand_xoshiro::Xoshiro256PlusPlus::seed_from_u64(seed);
+            let mut ms: Vec<Ppm> = Vec::new();
+            for _ in 0..targets {
+                if !ms.is_empty() && rng.gen_range(0..10) == 0 {
+                    let k = rng.gen_range(0..ms.len());
+                    ms.push(ms[k].clone());
+                } else {
+                    let w = rng.gen_range(4..20);
+                    ms.push(motif(&mut rng, w));
+                }
+            }
+            let q = if copy {
+                ms[rng.gen_range(0..ms.len())].clone()
+            } else {
+                motif(&mut rng, width)
+            };
+            let ts = ms
+                .into_iter()
+                .enumerate()
+                .map(|(i, p)| TomtomMotif::new(format!("T{i}"), p, Some(20.0)));
+            let params = TomtomParams::new().check().unwrap();
+            (
+                TargetDb::new(ts, &params).unwrap(),
+                TomtomMotif::new("q", q, None),
+            )
+        }
+
+        /// (single-precision analysis, exact analysis, whether the single path ran).
+        fn both(
+            db: &TargetDb,
+            q: &TomtomMotif,
+            factor: f64,
+        ) -> (QueryAnalysis, QueryAnalysis, bool) {
+            let mut ws = Workspace {
+                error_factor: factor,
+                ..Workspace::default()
+            };
+            let single = analyse(db, q, &mut ws).unwrap();
+            let ran = ws.single_queries == 1;
+            let mut ws = Workspace {
+                exact: true,
+                ..Workspace::default()
+            };
+            (single, analyse(db, q, &mut ws).unwrap(), ran)
+        }
+
+        fn skip() -> bool {
+            if !ed_single::available() {
+                eprintln!("notice: no AVX-512 F on this CPU; the single-precision rows are not used here and not tested");
+                return true;
+            }
+            false
+        }
+
+        proptest! {
+            #![proptest_config(ProptestConfig::with_cases(24))]
+
+            /// Same hits, p-values and q-values, bit for bit, whether the pool is selected
+            /// whole (under 4,096 columns) or bracketed, and with the error bound inflated
+            /// (still a bound), which sends many values through every exact fallback.
+            #[test]
+            fn single_precision_rows_give_the_exact_analysis(
+                seed in any::<u64>(),
+                targets in prop_oneof![5usize..60, 250usize..400],
+                width in 1usize..16,
+                copy in any::<bool>(),
+                factor in prop_oneof![Just(1.0), Just(30.0), Just(3e3), Just(1e5)],
+            ) {
+                if skip() {
+                    return Ok(());
+                }
+                let (db, q) = case(seed, targets, width, copy);
+                let (single, exact, _) = both(&db, &q, factor);
+                prop_assert_eq!(single.sorted, exact.sorted);
+                prop_assert_eq!(single.q_values, exact.q_values);
+            }
+        }
+
+        /// The single path is the one normally taken (so the test above compares it), and it
+        /// agrees on a long query too.
+        #[test]
+        fn single_precision_rows_are_taken_and_agree_on_long_queries() {
+            if skip() {
+                return;
+            }
+            let mut taken = 0;
+            for seed in 0..20 {
+                let (db, q) = case(seed, 300, 8 + 7 * seed as usize, seed % 3 == 0);
+                let (single, exact, ran) = both(&db, &q, 1.0);
+                assert_eq!(single.sorted, exact.sorted, "seed {seed}");
+                assert_eq!(single.q_values, exact.q_values, "seed {seed}");
+                taken += usize::from(ran);
+            }
+            assert!(taken >= 18, "single path taken for {taken} of 20 queries");
+        }
+        /// Every JASPAR 2024 motif against all of them (the all-against-all benchmark, 157
+        /// million column pairs): the same analyses, bit for bit.
+        #[test]
+        fn single_precision_rows_agree_on_jaspar() {
+            if skip() {
+                return;
+            }
+            let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join(
+                "../../../shared/fixtures/jaspar/JASPAR2024_CORE_vertebrates_non-redundant.meme",
+            );
+            if !path.exists() {
+                eprintln!("notice: {} not found; skipping", path.display());
+                return;
+            }
+            let file = neuronmotif_io::MotifFile::read_path(&path, &Default::default()).unwrap();
+            let motifs = crate::motifs_from_file(&file).unwrap();
+            let db = TargetDb::new(motifs.clone(), &TomtomParams::new().check().unwrap()).unwrap();
+            let mut taken = 0;
+            for q in &motifs {
+                let (single, exact, ran) = both(&db, q, 1.0);
+                assert_eq!(single.sorted, exact.sorted, "{}", q.id);
+                assert_eq!(single.q_values, exact.q_values, "{}", q.id);
+                taken += usize::from(ran);
+            }
+            eprintln!(
+                "single-precision rows taken for {taken} of {} queries",
+                motifs.len()
+            );
+            assert!(taken * 10 >= motifs.len() * 9);
+        }
+    }
 
     mod symmetry {
         use super::super::*;

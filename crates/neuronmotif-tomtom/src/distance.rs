@@ -85,6 +85,11 @@ pub(crate) struct ColumnPool {
     centred: [Vec<f64>; 4],
     /// Sum of squares of the centred values (Pearson).
     sum_sq: Vec<f64>,
+    /// The probabilities rounded to single precision, one array per letter: the input of the
+    /// single-precision `ed` rows ([`crate::ed_single`]).
+    pub(crate) p32: [Vec<f32>; 4],
+    /// The largest column sum of the pool (about 1): it bounds the error of those rows.
+    pub(crate) max_sum: f64,
 }
 
 impl ColumnPool {
@@ -92,13 +97,26 @@ impl ColumnPool {
         let pc = PreparedColumn::new(c);
         for b in 0..4 {
             self.p[b].push(pc.p[b]);
+            self.p32[b].push(pc.p[b] as f32);
             self.centred[b].push(pc.centred[b]);
         }
         self.sum_sq.push(pc.sum_sq);
+        self.max_sum = self.max_sum.max(c.iter().sum());
     }
 
     pub(crate) fn len(&self) -> usize {
         self.sum_sq.len()
+    }
+
+    /// The squared distance of query column `q` to pool column `j`, with the operations of
+    /// [`ColumnPool::raw_scores_into`] (so bit for bit its value): the exact value that the
+    /// single-precision rows fall back to.
+    #[inline(always)]
+    pub(crate) fn squared_distance(&self, q: &PreparedColumn, j: usize) -> f64 {
+        let [a, c, g, t] = &self.p;
+        let [qa, qc, qg, qt] = q.p;
+        let (da, dc, dg, dt) = (qa - a[j], qc - c[j], qg - g[j], qt - t[j]);
+        da * da + dc * dc + dg * dg + dt * dt
     }
 
     /// Raw scores of query column `q` against pool columns `start..start + out.len()` into

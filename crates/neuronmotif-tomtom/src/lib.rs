@@ -96,6 +96,7 @@ mod align;
 mod compare;
 mod db;
 mod distance;
+mod ed_single;
 mod error;
 mod motif;
 pub mod null;

@@ -218,7 +218,7 @@ pub(crate) fn bin_row(
 
 /// Add the bins of `row` (each at most 255) to `hist`; bins beyond its end are ignored. Four
 /// interleaved sub-histograms avoid the store-to-load stalls of repeated bins.
-fn count_bins(row: &[u16], hist: &mut [u32]) {
+pub(crate) fn count_bins(row: &[u16], hist: &mut [u32]) {
     let mut sub = [[0u32; 256]; 4];
     let mut chunks = row.chunks_exact(4);
     for c in &mut chunks {

@@ -1,0 +1,795 @@
+//! Steps 3 to 5 of Tomtom for `ed`, in single precision, with MEME's results bit for bit.
+//!
+//! **Why.** Scoring a query column against the pool in double precision, storing the row,
+//! reading it for the median and again for the bins took about a third of an all-against-all
+//! comparison. Here each row is computed twice, sixteen single-precision lanes at a time, and
+//! never stored: once for its median and extremes ([`row_stats`]), once for its bins
+//! ([`bin_row`]). The arithmetic of the second pass is that of the first, so both see the same
+//! values.
+//!
+//! **Why the results are still MEME's.** Let `x` be the double-precision squared distance that
+//! MEME computes and `y` ours. With `S` the largest column sum of the query and the pool
+//! (about 1), rounding the inputs to single precision and the eight single-precision operations
+//! keep `|y - x| <= 25 * 2^-24 * S^2`; [`error_bound`] takes `E = 32 * 2^-24 * S^2`. Every
+//! decision that depends on a value is then either certified by `E` or made on `x`, computed
+//! exactly as [`crate::distance::ColumnPool::raw_scores_into`] would:
+//! - *Median.* The two middle ranks are selected on `y`; the true values at those ranks lie
+//!   within `E` of the selected `y`, so only the values whose `y` lies within `2E` of them can
+//!   take those ranks. Those few are recomputed as `x` and ranked exactly.
+//! - *Extremes.* They only set the integer scaling (`offset = floor(small)`,
+//!   `scale = floor(100 / (large - offset))`): the intervals `y +- E` give intervals for
+//!   `small` and `large`, and the query takes the double-precision path unless both ends of
+//!   both intervals give the same scaling ([`scale_of`]).
+//! - *Bins.* A bin is the truncation of `v = (-sqrt(x) - median - offset) * scale + 0.5`. The
+//!   estimate from `y` is within `scale * E / sqrt(y)` (the root of a perturbed value) plus
+//!   `1e-3` (the single-precision root and the rounding of the other steps, under the same
+//!   limits as `crate::scaling::bin_row`) of `v`; a lane whose estimate is nearer than that to
+//!   an integer is recomputed from `x`.
+//!
+//! Anything these checks cannot certify takes the double-precision path, so the fast path can
+//! only ever be slower, never different.
+
+use crate::distance::{ColumnPool, PreparedColumn};
+use crate::scaling::{self, median_ranks, ScoreScale};
+use crate::Distance;
+
+/// Rows shorter than this are selected whole (no sampled bracket).
+const SAMPLED_MIN: usize = 4096;
+/// Evenly spaced values sampled to bracket the median.
+const SAMPLES: usize = 512;
+/// Half-width of the bracket, in sample ranks (about 2.8 standard deviations of the sample
+/// median's rank).
+const BRACKET: usize = 32;
+/// Bound on the error of the binning estimate from a given `y` (about 4.7e-4 for scales up to
+/// 128, offsets below 8 in magnitude and roots up to 3: 1.3e-4 for the refined reciprocal
+/// root, 3.4e-4 for rounding the other steps).
+const ARITHMETIC_MARGIN: f32 = 1e-3;
+
+/// The median and the extremes of one query column's squared distances to the pool. The
+/// median is exact; each extreme is known to lie in its interval.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub(crate) struct RowStats {
+    pub(crate) median: f64,
+    pub(crate) u_lo: (f64, f64),
+    pub(crate) u_hi: (f64, f64),
+}
+
+/// Buffers of the single-precision rows, reused across the columns and queries of a batch.
+#[derive(Debug, Default)]
+pub(crate) struct Scratch {
+    cand_y: Vec<f32>,
+    cand_j: Vec<u32>,
+    cand2_y: Vec<f32>,
+    cand2_j: Vec<u32>,
+    keys: Vec<u32>,
+    keys2: Vec<u32>,
+    window: Vec<f64>,
+    near: Vec<u32>,
+    row: Vec<f64>,
+}
+
+/// Whether this CPU runs the single-precision rows (they need AVX-512 F).
+pub(crate) fn available() -> bool {
+    #[cfg(target_arch = "x86_64")]
+    {
+        std::arch::is_x86_feature_detected!("avx512f")
+    }
+    #[cfg(not(target_arch = "x86_64"))]
+    {
+        false
+    }
+}
+
+/// The bound `E` on `|y - x|` for this query and pool, or `None` when the single-precision
+/// rows do not apply (no AVX-512, an empty pool, or column sums above 1.5, which the margins
+/// were not worked out for).
+pub(crate) fn error_bound(pool: &ColumnPool, query: &[[f64; 4]]) -> Option<f64> {
+    if !available() || pool.len() == 0 || pool.len() > u32::MAX as usize - 16 {
+        return None;
+    }
+    let s = query
+        .iter()
+        .map(|c| c.iter().sum::<f64>())
+        .fold(pool.max_sum, f64::max);
+    (s.is_finite() && s <= 1.5).then(|| 32.0 * f64::powi(2.0, -24) * s.max(1.0) * s.max(1.0))
+}
+
+/// The exact scaling of a query whose shifted-score extremes are known to lie in
+/// `small = (lo, hi)` and `large = (lo, hi)`, and an upper bound on its largest bin; `None`
+/// when the intervals allow more than one scaling.
+pub(crate) fn scale_of(small: (f64, f64), large: (f64, f64)) -> Option<(ScoreScale, usize)> {
+    // Keeping small < large rules out `from_range`'s special case for equal extremes, so the
+    // offset grows with `small` and the scale with `large`: four equal corners make every
+    // point of the box give the same scaling.
+    if small.1.partial_cmp(&large.0) != Some(std::cmp::Ordering::Less) {
+        return None;
+    }
+    let corner = ScoreScale::from_range(small.0, large.0);
+    let same = [(small.0, large.1), (small.1, large.0), (small.1, large.1)]
+        .iter()
+        .all(|&(s, l)| ScoreScale::from_range(s, l) == corner);
+    let z = corner.zero_bin();
+    same.then(|| (corner, usize::from(corner.bin(large.1)).max(z) + 1))
+}
+
+/// Pass one: the exact median and bracketed extremes of query column `qc`'s row.
+pub(crate) fn row_stats(
+    pool: &ColumnPool,
+    qc: &PreparedColumn,
+    e: f64,
+    s: &mut Scratch,
+) -> RowStats {
+    let n = pool.len();
+    let q32 = qc.p.map(|v| v as f32);
+    let (i1, i2) = median_ranks(n);
+    // Scores -sqrt(u) sort opposite to u: score rank r is u rank n - 1 - r.
+    let (a_rank, b_rank) = (n - 1 - i2, n - 1 - i1);
+    let (lo_p, hi_p) = pivots(pool, &q32);
+    s.cand_y.resize(n + 16, 0.0);
+    s.cand_j.resize(n + 16, 0);
+    #[cfg(target_arch = "x86_64")]
+    // SAFETY: `available()` (checked by `error_bound`, the caller's gate) means AVX-512 F.
+    let scan = unsafe { avx512::scan(pool, q32, lo_p, hi_p, &mut s.cand_y, &mut s.cand_j) };
+    #[cfg(not(target_arch = "x86_64"))]
+    let scan: Scan = return exact_stats(pool, qc, s);
+    let exact = |s: &mut Scratch| exact_stats(pool, qc, s);
+    if a_rank < scan.below || b_rank >= scan.below + scan.kept {
+        return exact(s);
+    }
+    let (ra, rb) = (a_rank - scan.below, b_rank - scan.below);
+    let kept = scan.kept;
+    // The values at the two ranks, selected on y.
+    let (ya, yb) = {
+        let mut select = |rank: usize| {
+            // Non-negative floats order like their bit patterns.
+            s.keys.clear();
+            s.keys.extend(s.cand_y[..kept].iter().map(|y| y.to_bits()));
+            s.keys.resize(kept + 16, 0);
+            s.keys2.resize(kept + 16, 0);
+            f32::from_bits(kth(&mut s.keys, &mut s.keys2, kept, rank))
+        };
+        let yb = select(rb);
+        (if ra == rb { yb } else { select(ra) }, yb)
+    };
+    // The window y in [ya - 2E, yb + 2E], widened to single-precision bounds (a wider window
+    // only recomputes more values).
+    let wl = ((f64::from(ya) - 2.0 * e) as f32).next_down();
+    let wh = ((f64::from(yb) + 2.0 * e) as f32).next_up();
+    if wl < lo_p || wh > hi_p {
+        return exact(s);
+    }
+    s.cand2_y.resize(kept + 16, 0.0);
+    s.cand2_j.resize(kept + 16, 0);
+    #[cfg(target_arch = "x86_64")]
+    // SAFETY: as for `scan`.
+    let (below_window, in_window) = unsafe {
+        avx512::bracket(
+            &s.cand_y[..kept],
+            &s.cand_j[..kept],
+            wl,
+            wh,
+            &mut s.cand2_y,
+            &mut s.cand2_j,
+        )
+    };
+    #[cfg(not(target_arch = "x86_64"))]
+    let (below_window, in_window) = (0, 0);
+    // Below the window every value is below both ranks; inside it, rank exactly.
+    s.window.clear();
+    s.window.extend(
+        s.cand2_j[..in_window]
+            .iter()
+            .map(|&j| pool.squared_distance(qc, j as usize)),
+    );
+    if ra < below_window || rb - below_window >= s.window.len() {
+        return exact(s);
+    }
+    s.window.sort_unstable_by(f64::total_cmp);
+    let (xa, xb) = (s.window[ra - below_window], s.window[rb - below_window]);
+    let (mn, mx) = (f64::from(scan.min), f64::from(scan.max));
+    RowStats {
+        median: (-xb.sqrt() + -xa.sqrt()) / 2.0,
+        u_lo: ((mn - e).max(0.0), mn + e),
+        u_hi: ((mx - e).max(0.0), mx + e),
+    }
+}
+
+/// Replace the extremes' intervals of `st` (query column `qc`) by the exact extremes: only the
+/// values whose `y` lies within `2E` of the smallest (largest) `y` can be the smallest
+/// (largest) `x`, and those few are recomputed. For queries whose scaling the intervals left
+/// in doubt (typically a query column identical to a target column, whose `x = 0` has
+/// `y` up to `E`, and a root that turns `E` into `sqrt(E)`).
+pub(crate) fn exact_extremes(
+    pool: &ColumnPool,
+    qc: &PreparedColumn,
+    e: f64,
+    st: &mut RowStats,
+    s: &mut Scratch,
+) {
+    let n = pool.len();
+    let q32 = qc.p.map(|v| v as f32);
+    s.cand_y.resize(n + 16, 0.0);
+    s.cand_j.resize(n + 16, 0);
+    // The intervals are y -+ E around the extreme y, so these are the extreme y +- 2E.
+    let near_min = (st.u_lo.1 + e) as f32;
+    let near_max = (st.u_hi.0 - e).max(0.0) as f32;
+    let mut extreme = |lo: f32, hi: f32, pick: fn(f64, f64) -> f64, start: f64| {
+        #[cfg(target_arch = "x86_64")]
+        // SAFETY: as in `row_stats`.
+        let scan = unsafe { avx512::scan(pool, q32, lo, hi, &mut s.cand_y, &mut s.cand_j) };
+        #[cfg(not(target_arch = "x86_64"))]
+        let scan = Scan {
+            below: 0,
+            kept: 0,
+            min: 0.0,
+            max: 0.0,
+        };
+        s.cand_j[..scan.kept]
+            .iter()
+            .map(|&j| pool.squared_distance(qc, j as usize))
+            .fold(start, pick)
+    };
+    // Rounded to single precision the bounds may move by an ulp; widen them by one.
+    let lo = extreme(
+        f32::NEG_INFINITY,
+        near_min.next_up(),
+        f64::min,
+        f64::INFINITY,
+    );
+    let hi = extreme(
+        near_max.next_down(),
+        f32::INFINITY,
+        f64::max,
+        f64::NEG_INFINITY,
+    );
+    if lo.is_finite() && hi.is_finite() {
+        st.u_lo = (lo, lo);
+        st.u_hi = (hi, hi);
+    }
+}
+
+/// [`row_stats`] from the double-precision row: the fallback when the bracket misses.
+fn exact_stats(pool: &ColumnPool, qc: &PreparedColumn, s: &mut Scratch) -> RowStats {
+    s.row.resize(pool.len(), 0.0);
+    let (lo, hi) = pool.raw_scores_into(Distance::Euclidean, qc, 0, &mut s.row);
+    let median = scaling::squared_row_median(&s.row, &mut s.window).unwrap_or(0.0);
+    RowStats {
+        median,
+        u_lo: (lo, lo),
+        u_hi: (hi, hi),
+    }
+}
+
+/// Pivots bracketing the middle ranks of the row, from an evenly spaced sample (any values
+/// would do: they only decide how much is kept for the selection).
+fn pivots(pool: &ColumnPool, q: &[f32; 4]) -> (f32, f32) {
+    let n = pool.len();
+    if n < SAMPLED_MIN {
+        return (f32::NEG_INFINITY, f32::INFINITY);
+    }
+    let step = n / SAMPLES;
+    let [a, c, g, t] = &pool.p32;
+    let mut sample = [0u32; SAMPLES];
+    for (k, s) in sample.iter_mut().enumerate() {
+        let j = k * step;
+        let d = [q[0] - a[j], q[1] - c[j], q[2] - g[j], q[3] - t[j]];
+        let y: f32 = d.iter().map(|v| v * v).sum();
+        *s = y.to_bits();
+    }
+    let select = |rank: usize| {
+        let mut v = [0u32; SAMPLES + 16];
+        let mut spare = [0u32; SAMPLES + 16];
+        v[..SAMPLES].copy_from_slice(&sample);
+        f32::from_bits(kth(&mut v, &mut spare, SAMPLES, rank))
+    };
+    (select(SAMPLES / 2 - BRACKET), select(SAMPLES / 2 + BRACKET))
+}
+
+/// The `k`-th smallest (from 0) of `v[..len]` (both `v` and `spare` at least `len + 16`
+/// long; both are overwritten).
+fn kth(v: &mut [u32], spare: &mut [u32], len: usize, k: usize) -> u32 {
+    assert!(k < len && v.len() >= len + 16 && spare.len() >= len + 16);
+    #[cfg(target_arch = "x86_64")]
+    // SAFETY: the callers run only where `available()` found AVX-512 F.
+    return unsafe { avx512::kth(v, spare, len, k) };
+    #[cfg(not(target_arch = "x86_64"))]
+    return *v[..len].select_nth_unstable(k).1;
+}
+
+/// Pass two: the bins of query column `qc`'s row into `out` (`scale` and `median` as in
+/// [`crate::scaling::bin_row`]). Returns `false`, writing nothing, when the scaling lies
+/// outside the limits the margins were worked out for; the caller then bins the
+/// double-precision row.
+pub(crate) fn bin_row(
+    pool: &ColumnPool,
+    qc: &PreparedColumn,
+    e: f64,
+    scale: &ScoreScale,
+    median: f64,
+    out: &mut [u16],
+    s: &mut Scratch,
+) -> bool {
+    let n = pool.len();
+    if !(scale.scale() <= 128.0 && (median + scale.offset()).abs() < 8.0) || out.len() < n {
+        return false;
+    }
+    let k = BinConsts {
+        q: qc.p.map(|v| v as f32),
+        c: (median + scale.offset()) as f32,
+        scale: scale.scale() as f32,
+        // 1.01: the reciprocal estimate (2^-14) and the rounding of this product.
+        root: (scale.scale() * e * 1.01) as f32,
+    };
+    s.near.resize(n + 16, 0);
+    #[cfg(target_arch = "x86_64")]
+    // SAFETY: callers reach here only after `error_bound` found AVX-512 F.
+    let near = unsafe { avx512::bins(pool, &k, &mut out[..n], &mut s.near) };
+    #[cfg(not(target_arch = "x86_64"))]
+    let near: usize = {
+        let _ = k;
+        return false;
+    };
+    for &j in &s.near[..near] {
+        let j = j as usize;
+        out[j] = u16::from(scale.bin(-pool.squared_distance(qc, j).sqrt() - median));
+    }
+    true
+}
+
+/// The constants of [`bin_row`]'s estimate `0.5 - (sqrt(y) + c) * scale` and its margin
+/// `ARITHMETIC_MARGIN + root / sqrt(y)`.
+struct BinConsts {
+    q: [f32; 4],
+    c: f32,
+    scale: f32,
+    root: f32,
+}
+
+/// What pass one found: values below the lower pivot, values kept between the pivots, and
+/// the row's smallest and largest value.
+struct Scan {
+    below: usize,
+    kept: usize,
+    min: f32,
+    max: f32,
+}
+
+#[cfg(target_arch = "x86_64")]
+mod avx512 {
+    use super::{BinConsts, Scan, ARITHMETIC_MARGIN};
+    use crate::distance::ColumnPool;
+    use std::arch::x86_64::*;
+
+    /// The sixteen squared distances from `q` to pool columns `j..j + 16` (lanes outside
+    /// `valid` read nothing): the one formula both passes use.
+    #[inline(always)]
+    unsafe fn squared(p: &[&[f32]; 4], q: &[__m512; 4], j: usize, valid: __mmask16) -> __m512 {
+        // SAFETY (caller): lanes of `valid` lie inside every pool array; masked-off lanes are
+        // not read.
+        unsafe {
+            let d =
+                |b: usize| _mm512_sub_ps(q[b], _mm512_maskz_loadu_ps(valid, p[b].as_ptr().add(j)));
+            let (da, dc, dg, dt) = (d(0), d(1), d(2), d(3));
+            let y = _mm512_mul_ps(da, da);
+            let y = _mm512_fmadd_ps(dc, dc, y);
+            let y = _mm512_fmadd_ps(dg, dg, y);
+            _mm512_fmadd_ps(dt, dt, y)
+        }
+    }
+
+    fn arrays(pool: &ColumnPool) -> [&[f32]; 4] {
+        let [a, c, g, t] = &pool.p32;
+        [a, c, g, t]
+    }
+
+    fn valid_mask(j: usize, n: usize) -> __mmask16 {
+        let left = n - j;
+        if left >= 16 {
+            u16::MAX
+        } else {
+            (1u16 << left) - 1
+        }
+    }
+
+    /// Pass one over the pool: count the values below `lo`, copy those in `[lo, hi]` and their
+    /// pool indices to the front of `cand_y` and `cand_j`, and take the extremes.
+    #[target_feature(enable = "avx512f,popcnt")]
+    pub(super) unsafe fn scan(
+        pool: &ColumnPool,
+        q: [f32; 4],
+        lo: f32,
+        hi: f32,
+        cand_y: &mut [f32],
+        cand_j: &mut [u32],
+    ) -> Scan {
+        let n = pool.len();
+        assert!(cand_y.len() >= n + 16 && cand_j.len() >= n + 16 && n < u32::MAX as usize - 16);
+        let p = arrays(pool);
+        let qv = q.map(|v| _mm512_set1_ps(v));
+        let (vlo, vhi) = (_mm512_set1_ps(lo), _mm512_set1_ps(hi));
+        let iota = _mm512_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15);
+        let mut mn = _mm512_set1_ps(f32::INFINITY);
+        let mut mx = _mm512_set1_ps(f32::NEG_INFINITY);
+        let (mut below, mut kept) = (0usize, 0usize);
+        let mut j = 0;
+        while j < n {
+            let valid = valid_mask(j, n);
+            // SAFETY: the lanes of `valid` are pool columns j..min(j + 16, n); the stores
+            // write 16 values at kept <= j, within the n + 16 asserted.
+            unsafe {
+                let y = squared(&p, &qv, j, valid);
+                mn = _mm512_mask_min_ps(mn, valid, mn, y);
+                mx = _mm512_mask_max_ps(mx, valid, mx, y);
+                let idx = _mm512_add_epi32(_mm512_set1_epi32(j as i32), iota);
+                let (b, k) = bracket_lanes(y, idx, valid, (vlo, vhi), cand_y, cand_j, kept);
+                below += b;
+                kept += k;
+            }
+            j += 16;
+        }
+        Scan {
+            below,
+            kept,
+            min: _mm512_reduce_min_ps(mn),
+            max: _mm512_reduce_max_ps(mx),
+        }
+    }
+
+    /// One step of a bracket pass over the lanes `valid` of `y` (pool indices `idx`): how many
+    /// lie below `lo`, and how many lie in `[lo, hi]`, which are copied, with their indices, to
+    /// `out_y[kept..]` and `out_j[kept..]` (16 lanes are stored: both need `kept + 16`
+    /// entries).
+    #[target_feature(enable = "avx512f,popcnt")]
+    #[inline]
+    unsafe fn bracket_lanes(
+        y: __m512,
+        idx: __m512i,
+        valid: __mmask16,
+        (lo, hi): (__m512, __m512),
+        out_y: &mut [f32],
+        out_j: &mut [u32],
+        kept: usize,
+    ) -> (usize, usize) {
+        assert!(out_y.len() >= kept + 16 && out_j.len() >= kept + 16);
+        let below = _mm512_mask_cmp_ps_mask::<_CMP_LT_OQ>(valid, y, lo).count_ones() as usize;
+        let inside = _mm512_mask_cmp_ps_mask::<_CMP_LE_OQ>(
+            _mm512_mask_cmp_ps_mask::<_CMP_GE_OQ>(valid, y, lo),
+            y,
+            hi,
+        );
+        // SAFETY: both outputs have kept + 16 entries (asserted).
+        unsafe {
+            _mm512_storeu_ps(
+                out_y.as_mut_ptr().add(kept),
+                _mm512_maskz_compress_ps(inside, y),
+            );
+            _mm512_storeu_si512(
+                out_j.as_mut_ptr().add(kept).cast(),
+                _mm512_maskz_compress_epi32(inside, idx),
+            );
+        }
+        (below, inside.count_ones() as usize)
+    }
+
+    /// Count the values of `ys` below `lo`, and copy those in `[lo, hi]`, with their entries of
+    /// `js`, to the front of `out_y` and `out_j` (both at least 16 longer than `ys`).
+    #[target_feature(enable = "avx512f,popcnt")]
+    pub(super) unsafe fn bracket(
+        ys: &[f32],
+        js: &[u32],
+        lo: f32,
+        hi: f32,
+        out_y: &mut [f32],
+        out_j: &mut [u32],
+    ) -> (usize, usize) {
+        let n = ys.len();
+        assert!(js.len() == n && out_y.len() >= n + 16 && out_j.len() >= n + 16);
+        let (vlo, vhi) = (_mm512_set1_ps(lo), _mm512_set1_ps(hi));
+        let (mut below, mut kept) = (0usize, 0usize);
+        let mut j = 0;
+        while j < n {
+            let valid = valid_mask(j, n);
+            // SAFETY: the lanes of `valid` lie inside `ys` and `js`; the stores write 16 values
+            // at kept <= j, within the n + 16 asserted.
+            unsafe {
+                let y = _mm512_maskz_loadu_ps(valid, ys.as_ptr().add(j));
+                let idx = _mm512_maskz_loadu_epi32(valid, js.as_ptr().add(j).cast());
+                let (b, k) = bracket_lanes(y, idx, valid, (vlo, vhi), out_y, out_j, kept);
+                below += b;
+                kept += k;
+            }
+            j += 16;
+        }
+        (below, kept)
+    }
+
+    /// How many of `v[..len]` are at most `t`.
+    #[target_feature(enable = "avx512f,popcnt")]
+    unsafe fn count_le(v: &[u32], len: usize, t: __m512i) -> usize {
+        let mut c = 0;
+        let mut j = 0;
+        while j < len {
+            // SAFETY (caller): v has len elements at least; masked-off lanes are not read.
+            unsafe {
+                let valid = valid_mask(j, len);
+                let x = _mm512_maskz_loadu_epi32(valid, v.as_ptr().add(j).cast());
+                c += _mm512_mask_cmple_epu32_mask(valid, x, t).count_ones() as usize;
+            }
+            j += 16;
+        }
+        c
+    }
+
+    /// The bits in which `v[..len]` differ, and their common value elsewhere.
+    #[target_feature(enable = "avx512f,popcnt")]
+    unsafe fn spread(v: &[u32], len: usize) -> (u32, u32) {
+        let (mut and, mut or) = (_mm512_set1_epi32(-1), _mm512_setzero_si512());
+        let mut j = 0;
+        while j < len {
+            // SAFETY (caller): v has len elements at least; masked-off lanes are not read.
+            unsafe {
+                let valid = valid_mask(j, len);
+                let x = _mm512_maskz_loadu_epi32(valid, v.as_ptr().add(j).cast());
+                and = _mm512_mask_and_epi32(and, valid, and, x);
+                or = _mm512_mask_or_epi32(or, valid, or, x);
+            }
+            j += 16;
+        }
+        let (a, o) = (
+            _mm512_reduce_and_epi32(and) as u32,
+            _mm512_reduce_or_epi32(or) as u32,
+        );
+        (a ^ o, a)
+    }
+
+    /// Radix selection: the `k`-th smallest of `v[..len]`, deciding one bit at a time from
+    /// the top, keeping only the values that still share the decided bits (those at most the
+    /// threshold in place, those above it moved to `spare`, which then takes over). Bits that
+    /// every remaining value shares are skipped.
+    #[target_feature(enable = "avx512f,popcnt")]
+    pub(super) unsafe fn kth(v: &mut [u32], spare: &mut [u32], len: usize, k: usize) -> u32 {
+        let (mut cur, mut other) = (v, spare);
+        let (mut len, mut k) = (len, k);
+        loop {
+            // SAFETY: cur has at least len + 16 elements (asserted by `super::kth`, and kept
+            // through the swaps since both buffers have that length).
+            let (differ, common) = unsafe { spread(cur, len) };
+            if differ == 0 {
+                return common;
+            }
+            // Every remaining value has the bits above `bit`; `t` is the largest such value
+            // with `bit` clear, and some values lie on each side of it.
+            let bit = 31 - differ.leading_zeros();
+            let above = if bit == 31 { 0 } else { !((2u32 << bit) - 1) };
+            let t = (common & above) | ((1u32 << bit) - 1);
+            let tv = _mm512_set1_epi32(t as i32);
+            // SAFETY: as above.
+            let c = unsafe { count_le(cur, len, tv) };
+            let low = k < c;
+            // Keep one side: `low` in place (the write position never passes the read
+            // position), else into `other`.
+            let mut kept = 0;
+            let mut j = 0;
+            while j < len {
+                // SAFETY: lanes of `valid` lie in cur[..len]; each store writes 16 lanes at
+                // kept <= j < len, within the len + 16 elements of both buffers.
+                unsafe {
+                    let valid = valid_mask(j, len);
+                    let x = _mm512_maskz_loadu_epi32(valid, cur.as_ptr().add(j).cast());
+                    let le = _mm512_mask_cmple_epu32_mask(valid, x, tv);
+                    let keep = if low { le } else { valid & !le };
+                    let dst = if low {
+                        cur.as_mut_ptr()
+                    } else {
+                        other.as_mut_ptr()
+                    };
+                    _mm512_storeu_si512(dst.add(kept).cast(), _mm512_maskz_compress_epi32(keep, x));
+                    kept += keep.count_ones() as usize;
+                }
+                j += 16;
+            }
+            if !low {
+                k -= c;
+                std::mem::swap(&mut cur, &mut other);
+            }
+            len = kept;
+        }
+    }
+
+    /// Pass two: estimated bins of every pool column into `out`, and the pool indices of the
+    /// lanes too near a bin edge for the estimate into the front of `near` (their count is
+    /// returned; their `out` entries are to be overwritten).
+    #[target_feature(enable = "avx512f,popcnt")]
+    pub(super) unsafe fn bins(
+        pool: &ColumnPool,
+        k: &BinConsts,
+        out: &mut [u16],
+        near: &mut [u32],
+    ) -> usize {
+        let n = pool.len();
+        assert!(out.len() == n && near.len() >= n + 16);
+        let p = arrays(pool);
+        let qv = k.q.map(|v| _mm512_set1_ps(v));
+        let (c, sc, root) = (
+            _mm512_set1_ps(k.c),
+            _mm512_set1_ps(k.scale),
+            _mm512_set1_ps(k.root),
+        );
+        let (half, margin0) = (_mm512_set1_ps(0.5), _mm512_set1_ps(ARITHMETIC_MARGIN));
+        let (zero, top) = (_mm512_setzero_ps(), _mm512_set1_ps(255.0));
+        let tiny_y = _mm512_set1_ps(1e-30);
+        let iota = _mm512_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15);
+        let mut count = 0usize;
+        let mut j = 0;
+        while j < n {
+            let valid = valid_mask(j, n);
+            // SAFETY: as in `scan`; `out` has n entries and the full store is taken only when
+            // 16 remain.
+            unsafe {
+                let y = squared(&p, &qv, j, valid);
+                // sqrt(y) as y / sqrt(y): the 14-bit reciprocal root estimate refined by one
+                // Newton step (relative error below 3e-7: 1.5 * 2^-28 for the step, a few
+                // roundings), much cheaper than `vsqrtps`. y = 0 gives NaN: unsure.
+                let r = _mm512_rsqrt14_ps(y);
+                let s0 = _mm512_mul_ps(y, r);
+                let h = _mm512_mul_ps(r, half);
+                let step = _mm512_fnmadd_ps(s0, h, half);
+                let root_y = _mm512_fmadd_ps(s0, step, s0);
+                // (-sqrt(y) - median - offset) * scale + 0.5
+                let v = _mm512_sub_ps(half, _mm512_mul_ps(_mm512_add_ps(root_y, c), sc));
+                let edge =
+                    _mm512_roundscale_ps::<{ _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC }>(v);
+                let gap = _mm512_abs_ps(_mm512_sub_ps(v, edge));
+                // The root's share of the margin needs 1 / sqrt(y), which `r` estimates within
+                // 2^-14.
+                let margin = _mm512_fmadd_ps(root, r, margin0);
+                let sure = _mm512_cmp_ps_mask::<_CMP_GE_OQ>(gap, margin);
+                // Values below the normal range would leave the reciprocal root's accuracy
+                // to the hardware's handling of subnormals: recompute them too.
+                let tiny = _mm512_cmp_ps_mask::<_CMP_LT_OQ>(y, tiny_y);
+                let unsure = valid & (!sure | tiny);
+                let b = _mm512_cvttps_epi32(_mm512_min_ps(_mm512_max_ps(v, zero), top));
+                let b16 = _mm512_cvtusepi32_epi16(b);
+                if valid == u16::MAX {
+                    _mm256_storeu_si256(out.as_mut_ptr().add(j).cast(), b16);
+                } else {
+                    let mut tmp = [0u16; 16];
+                    _mm256_storeu_si256(tmp.as_mut_ptr().cast(), b16);
+                    out[j..].copy_from_slice(&tmp[..n - j]);
+                }
+                if unsure != 0 {
+                    let idx = _mm512_add_epi32(_mm512_set1_epi32(j as i32), iota);
+                    _mm512_storeu_si512(
+                        near.as_mut_ptr().add(count).cast(),
+                        _mm512_maskz_compress_epi32(unsure, idx),
+                    );
+                    count += unsure.count_ones() as usize;
+                }
+            }
+            j += 16;
+        }
+        count
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+    use rand::{Rng, SeedableRng};
+
+    /// A pool of `n` random columns (a tenth of them repeats, for ties) and a query column
+    /// that is random or (`copy`) one of them.
+    fn pool_and_query(seed: u64, n: usize, copy: bool) -> (ColumnPool, PreparedColumn) {
+        let mut rng = rand_xoshiro::Xoshiro256PlusPlus::seed_from_u64(seed);
+        let column = |rng: &mut rand_xoshiro::Xoshiro256PlusPlus| {
+            let c: [f64; 4] = std::array::from_fn(|_| rng.gen::<f64>().powi(3) + 0.001);
+            let sum: f64 = c.iter().sum();
+            c.map(|v| v / sum)
+        };
+        let mut cols: Vec<[f64; 4]> = Vec::new();
+        let mut pool = ColumnPool::default();
+        for _ in 0..n {
+            let c = if !cols.is_empty() && rng.gen_range(0..10) == 0 {
+                cols[rng.gen_range(0..cols.len())]
+            } else {
+                column(&mut rng)
+            };
+            cols.push(c);
+            pool.push(c);
+        }
+        let q = if copy {
+            cols[rng.gen_range(0..n)]
+        } else {
+            column(&mut rng)
+        };
+        (pool, PreparedColumn::new(q))
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(48))]
+
+        /// Pass one gives the exact median and intervals holding the exact extremes;
+        /// `exact_extremes` gives the exact extremes; pass two gives the exact bins. The
+        /// inflated error bounds (still bounds) push values through every fallback.
+        #[test]
+        fn single_precision_rows_are_exact(
+            seed in any::<u64>(),
+            n in prop_oneof![1usize..300, 4000usize..9000],
+            copy in any::<bool>(),
+            factor in prop_oneof![Just(1.0), Just(100.0), Just(1e4), Just(1e6)],
+            offset in -3i32..=-1,
+            scale in 20u32..=100,
+            nudge in -1e-4f64..1e-4,
+        ) {
+            if !available() {
+                eprintln!("notice: no AVX-512 F on this CPU; the single-precision rows are not tested");
+                return Ok(());
+            }
+            let (pool, qc) = pool_and_query(seed, n, copy);
+            let e = error_bound(&pool, &[qc.p]).unwrap() * factor;
+            let mut s = Scratch::default();
+            let mut row = vec![0.0; n];
+            let (lo, hi) = pool.raw_scores_into(Distance::Euclidean, &qc, 0, &mut row);
+            let median = scaling::squared_row_median(&row, &mut Vec::new()).unwrap();
+
+            let mut st = row_stats(&pool, &qc, e, &mut s);
+            prop_assert_eq!(st.median.to_bits(), median.to_bits());
+            prop_assert!(st.u_lo.0 <= lo && lo <= st.u_lo.1, "{:?} {}", st.u_lo, lo);
+            prop_assert!(st.u_hi.0 <= hi && hi <= st.u_hi.1, "{:?} {}", st.u_hi, hi);
+            exact_extremes(&pool, &qc, e, &mut st, &mut s);
+            prop_assert_eq!(st.u_lo, (lo, lo));
+            prop_assert_eq!(st.u_hi, (hi, hi));
+
+            // A scaling of the kind `ed` gives: offset -3..-1, scale up to 100; with the real
+            // median, and with one that puts the score of column `k` within `nudge` of a
+            // bin edge (where a missing margin shows).
+            let sc = ScoreScale::from_range(f64::from(offset), f64::from(offset) + 100.0 / f64::from(scale));
+            let k = (seed % n as u64) as usize;
+            let edge = (-row[k].sqrt() - sc.offset()) * sc.scale() + 0.5;
+            let on_edge = -row[k].sqrt() - sc.offset() - (edge.round() - 0.5 + nudge) / sc.scale();
+            for med in [median, on_edge] {
+                let mut want = vec![0u16; n];
+                let mut hist = vec![0u32; 256];
+                scaling::bin_row(&sc, med, &row, true, &mut want, &mut hist);
+                let mut got = vec![u16::MAX; n];
+                prop_assert!(bin_row(&pool, &qc, e, &sc, med, &mut got, &mut s));
+                prop_assert_eq!(got, want);
+            }
+        }
+    }
+
+    proptest! {
+        /// The radix selection picks what sorting picks, ties and all.
+        #[test]
+        fn kth_is_the_sorted_value(
+            mut v in proptest::collection::vec(prop_oneof![0u32..40, any::<u32>(), (0.0f32..3.0).prop_map(f32::to_bits)], 1..300),
+            k in any::<proptest::sample::Index>(),
+        ) {
+            if !available() {
+                return Ok(());
+            }
+            let len = v.len();
+            let k = k.index(len);
+            let mut sorted = v.clone();
+            sorted.sort_unstable();
+            v.resize(len + 16, 7);
+            let mut spare = vec![0; len + 16];
+            prop_assert_eq!(kth(&mut v, &mut spare, len, k), sorted[k]);
+        }
+    }
+
+    #[test]
+    fn scale_of_refuses_doubtful_boxes() {
+        // Both ends of each interval give offset -2 and scale floor(100 / 3.2) = 31.
+        let sure = scale_of((-1.5, -1.4), (1.19, 1.2)).unwrap();
+        assert_eq!(sure.0, ScoreScale::from_range(-1.45, 1.195));
+        // The smallest score straddles -1: offsets -2 and -1.
+        assert!(scale_of((-1.01, -0.99), (1.19, 1.2)).is_none());
+        // 100 / (large + 2) straddles 31: scales 31 and 32.
+        let edge = 100.0 / 31.0 - 2.0;
+        assert!(scale_of((-1.5, -1.4), (edge - 1e-9, edge + 1e-9)).is_none());
+        // Overlapping extremes could be equal (MEME's special case).
+        assert!(scale_of((-0.5, 0.1), (0.0, 0.2)).is_none());
+    }
+}
