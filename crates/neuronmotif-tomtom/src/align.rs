@@ -99,11 +99,13 @@ fn accumulate_kernel(prev: &[u16], cur: &mut [u16]) {
 }
 
 /// The running diagonal sums that the configurations of every strand need: the last query
-/// row, and the last column of each strand (all `w` rows, strand after strand).
+/// row, and the last column of each strand (all `w` rows, strand after strand, each column
+/// stored bottom row first, so that the configurations read it in ascending order).
 #[derive(Debug, Default)]
 pub(crate) struct StrandEnds {
     w: usize,
     last_row: Vec<u16>,
+    /// `ends[s * w + k]`: strand `s`'s last column at query row `w - 1 - k`.
     ends: Vec<u16>,
     /// `w` zeros: the "previous strand's last column" of the first strand.
     zeros: Vec<u16>,
@@ -124,7 +126,11 @@ impl StrandEnds {
     /// Record running-sum row `i`; `last_columns` lists each strand's last pool column.
     pub(crate) fn record_row(&mut self, i: usize, row: &[u16], last_columns: &[usize]) {
         let w = self.w;
-        for (e, &p) in self.ends[i..].iter_mut().step_by(w).zip(last_columns) {
+        for (e, &p) in self.ends[w - 1 - i..]
+            .iter_mut()
+            .step_by(w)
+            .zip(last_columns)
+        {
             *e = row[p];
         }
         if i + 1 == w {
@@ -142,13 +148,15 @@ impl StrandEnds {
     #[cfg(test)]
     pub(crate) fn configuration_sum(&self, s: usize, start: usize, tw: usize, c: usize) -> i64 {
         let w = self.w;
+        // Row w + tw - 1 - c is entry c - tw of the bottom-first column; row w - 1 - c is
+        // entry c.
         let end = if c <= tw {
             self.last_row[start + c - 1]
         } else {
-            self.ends[s * w + w + tw - 1 - c]
+            self.ends[s * w + c - tw]
         };
         let before = if c < w && s > 0 {
-            self.ends[(s - 1) * w + w - 1 - c]
+            self.ends[(s - 1) * w + c]
         } else {
             0
         };
@@ -158,7 +166,9 @@ impl StrandEnds {
     /// [`best_alignment`] of strand `s` (see [`StrandEnds::configuration_sum`]), with the
     /// choice made branch-free: value, overlap and configuration packed into one integer key
     /// whose maximum is the best alignment with MEME's tie-breaks. Valid when
-    /// [`prefix_sums_are_exact`] holds (values within +-2^16) and `w + tw < 2^21`.
+    /// [`prefix_sums_are_exact`] holds (values within +-2^16) and `w + tw < 2^21`. With
+    /// `simd` (which [`simd_available`] must have allowed) eight configurations are packed
+    /// at a time with AVX-512; the keys, hence the results, are the same.
     #[inline(always)]
     pub(crate) fn best_alignment(
         &self,
@@ -167,40 +177,29 @@ impl StrandEnds {
         tw: usize,
         z: usize,
         range: (usize, usize),
+        simd: bool,
     ) -> (usize, i64, usize) {
-        const FIELD: u32 = 21;
-        const MASK: i64 = (1 << FIELD) - 1;
         let w = self.w;
         debug_assert!(w + tw < 1 << FIELD);
-        let z = z as i64;
-        let mut best = i64::MIN;
-        let last_row = &self.last_row;
         let end_col = &self.ends[s * w..(s + 1) * w];
         let prev_col = if s > 0 {
             &self.ends[(s - 1) * w..s * w]
         } else {
             &self.zeros[..w]
         };
-        // The configurations split into up to four runs by where their sums come from (see
-        // `configuration_sum`): the end in the last row while c <= tw, else in the strand's
-        // last column; the running sum before the start in the previous strand's last column
-        // while c < w, else 0. Each run is a loop without branches.
-        macro_rules! scan {
-            ($from:expr, $to:expr, $c:ident => $end:expr, $before:expr) => {
-                for $c in $from..=$to {
-                    let ov = $c.min(w).min(tw).min(w + tw - $c) as i64;
-                    let value = i64::from(($end).wrapping_sub($before)) - ov * z;
-                    // Larger value, then larger overlap, then smaller configuration.
-                    let key = (value << (2 * FIELD)) | (ov << FIELD) | (MASK - $c as i64);
-                    best = best.max(key);
-                }
-            };
-        }
-        let (lo, hi) = range;
-        scan!(lo, hi.min(tw).min(w - 1), c => last_row[start + c - 1], prev_col[w - 1 - c]);
-        scan!(lo.max(tw + 1), hi.min(w - 1), c => end_col[w + tw - 1 - c], prev_col[w - 1 - c]);
-        scan!(lo.max(w), hi.min(tw), c => last_row[start + c - 1], 0u16);
-        scan!(lo.max(w).max(tw + 1), hi, c => end_col[w + tw - 1 - c], 0u16);
+        #[cfg(target_arch = "x86_64")]
+        let best = if simd {
+            // SAFETY: `simd` is only set where `simd_available()` found the features.
+            unsafe { avx512::best_key(&self.last_row, end_col, prev_col, w, start, tw, z, range) }
+        } else {
+            self.best_key(end_col, prev_col, start, tw, z, range)
+        };
+        #[cfg(not(target_arch = "x86_64"))]
+        let best = {
+            let _ = simd;
+            self.best_key(end_col, prev_col, start, tw, z, range)
+        };
+        let z = z as i64;
         if best == i64::MIN {
             // An empty range, as in `best_alignment`.
             return (w * z as usize, 0, 0);
@@ -210,6 +209,154 @@ impl StrandEnds {
         let c = (MASK - (best & MASK)) as usize;
         let score = (value + w as i64 * z).max(0) as usize;
         (score, c as i64 - w as i64, ov)
+    }
+
+    /// The largest packed key of [`StrandEnds::best_alignment`] (`i64::MIN` for an empty
+    /// range), one configuration at a time.
+    #[inline(always)]
+    fn best_key(
+        &self,
+        end_col: &[u16],
+        prev_col: &[u16],
+        start: usize,
+        tw: usize,
+        z: usize,
+        range: (usize, usize),
+    ) -> i64 {
+        let w = self.w;
+        let z = z as i64;
+        let mut best = i64::MIN;
+        let last_row = &self.last_row;
+        // The configurations split into up to four runs by where their sums come from (see
+        // `configuration_sum`): the end in the last row while c <= tw, else in the strand's
+        // last column; the running sum before the start in the previous strand's last column
+        // while c < w, else 0. In each run the overlap min(c, w, tw, w + tw - c) is one of its
+        // four terms, so each run is a loop without branches or minimums.
+        macro_rules! scan {
+            ($from:expr, $to:expr, $c:ident => $end:expr, $before:expr, $ov:expr) => {
+                for $c in $from..=$to {
+                    let ov = ($ov) as i64;
+                    let value = i64::from(($end).wrapping_sub($before)) - ov * z;
+                    // Larger value, then larger overlap, then smaller configuration.
+                    let key = (value << (2 * FIELD)) | (ov << FIELD) | (MASK - $c as i64);
+                    best = best.max(key);
+                }
+            };
+        }
+        let (lo, hi) = range;
+        scan!(lo, hi.min(tw).min(w - 1), c => last_row[start + c - 1], prev_col[c], c);
+        scan!(lo.max(tw + 1), hi.min(w - 1), c => end_col[c - tw], prev_col[c], tw);
+        scan!(lo.max(w), hi.min(tw), c => last_row[start + c - 1], 0u16, w);
+        scan!(lo.max(w).max(tw + 1), hi, c => end_col[c - tw], 0u16, w + tw - c);
+        best
+    }
+}
+
+/// Bits per field of the packed alignment keys (overlap, configuration).
+const FIELD: u32 = 21;
+const MASK: i64 = (1 << FIELD) - 1;
+
+/// Whether [`StrandEnds::best_alignment`] may take its AVX-512 path on this CPU.
+pub(crate) fn simd_available() -> bool {
+    #[cfg(target_arch = "x86_64")]
+    {
+        std::arch::is_x86_feature_detected!("avx512f")
+            && std::arch::is_x86_feature_detected!("avx512bw")
+            && std::arch::is_x86_feature_detected!("avx512vl")
+    }
+    #[cfg(not(target_arch = "x86_64"))]
+    {
+        false
+    }
+}
+
+#[cfg(target_arch = "x86_64")]
+mod avx512 {
+    use super::{FIELD, MASK};
+    use std::arch::x86_64::*;
+
+    /// `StrandEnds::best_key`, eight configurations per step: each lane reads its end from the
+    /// last row (`c <= tw`) or the strand's bottom-first last column (entry `c - tw`), and the
+    /// sum before its start from the previous strand's column (entry `c`, while `c < w`),
+    /// with masked loads, so no lane reads outside its array.
+    #[target_feature(enable = "avx512f,avx512bw,avx512vl")]
+    #[allow(clippy::too_many_arguments)]
+    pub(super) unsafe fn best_key(
+        last_row: &[u16],
+        end_col: &[u16],
+        prev_col: &[u16],
+        w: usize,
+        start: usize,
+        tw: usize,
+        z: usize,
+        (lo, hi): (usize, usize),
+    ) -> i64 {
+        assert!(
+            lo >= 1
+                && end_col.len() == w
+                && prev_col.len() == w
+                && (hi < lo || start + hi.min(tw) <= last_row.len())
+        );
+        let iota = _mm512_setr_epi64(0, 1, 2, 3, 4, 5, 6, 7);
+        let (wv, twv, sum) = (
+            _mm512_set1_epi64(w as i64),
+            _mm512_set1_epi64(tw as i64),
+            _mm512_set1_epi64((w + tw) as i64),
+        );
+        let (zv, maskv, low16) = (
+            _mm512_set1_epi64(z as i64),
+            _mm512_set1_epi64(MASK),
+            _mm512_set1_epi64(0xffff),
+        );
+        let mut best = _mm512_set1_epi64(i64::MIN);
+        let mut c0 = lo;
+        while c0 <= hi {
+            let c = _mm512_add_epi64(_mm512_set1_epi64(c0 as i64), iota);
+            let valid: __mmask8 = if hi - c0 >= 7 {
+                0xff
+            } else {
+                (1u8 << (hi - c0 + 1)) - 1
+            };
+            let in_row = _mm512_mask_cmple_epi64_mask(valid, c, twv);
+            let in_col = valid & !in_row;
+            let has_before = _mm512_mask_cmplt_epi64_mask(valid, c, wv);
+            // SAFETY: each load reads only its mask's lanes: row lanes have c <= tw, so
+            // start + c - 1 < start + tw <= last_row.len() (asserted); column lanes have
+            // tw < c <= w + tw - 1, entries c - tw in 1..w; "before" lanes have c < w.
+            // The base pointers are formed with wrapping arithmetic and never dereferenced
+            // outside those lanes.
+            let (end, before) = unsafe {
+                let row = _mm_maskz_loadu_epi16(
+                    in_row,
+                    last_row.as_ptr().wrapping_add(start + c0 - 1).cast(),
+                );
+                let col = _mm_maskz_loadu_epi16(
+                    in_col,
+                    end_col.as_ptr().wrapping_add(c0).wrapping_sub(tw).cast(),
+                );
+                let before =
+                    _mm_maskz_loadu_epi16(has_before, prev_col.as_ptr().wrapping_add(c0).cast());
+                (_mm_or_si128(row, col), before)
+            };
+            // The running sums wrap; their difference, taken modulo 2^16, is the segment sum.
+            let value = _mm512_and_si512(_mm512_cvtepu16_epi64(_mm_sub_epi16(end, before)), low16);
+            let ov = _mm512_min_epi64(
+                _mm512_min_epi64(_mm512_min_epi64(c, wv), twv),
+                _mm512_sub_epi64(sum, c),
+            );
+            let value = _mm512_sub_epi64(value, _mm512_mul_epu32(ov, zv));
+            // Larger value, then larger overlap, then smaller configuration.
+            let key = _mm512_or_si512(
+                _mm512_or_si512(
+                    _mm512_slli_epi64::<{ 2 * FIELD }>(value),
+                    _mm512_slli_epi64::<FIELD>(ov),
+                ),
+                _mm512_sub_epi64(maskv, c),
+            );
+            best = _mm512_mask_max_epi64(best, valid, best, key);
+            c0 += 8;
+        }
+        _mm512_reduce_max_epi64(best)
     }
 }
 
@@ -354,11 +501,11 @@ mod tests {
                 }
                 // Small bins make ties common, which exercises the tie-breaks.
                 for z in [0usize, 1, usize::from(max_bin) / 2] {
-                    prop_assert_eq!(
-                        ends.best_alignment(s, start, tw, z, range),
-                        best_alignment(|c| direct[c - 1], w, tw, z, range),
-                        "strand {} z {}", s, z
-                    );
+                    let want = best_alignment(|c| direct[c - 1], w, tw, z, range);
+                    prop_assert_eq!(ends.best_alignment(s, start, tw, z, range, false), want, "strand {} z {}", s, z);
+                    if simd_available() {
+                        prop_assert_eq!(ends.best_alignment(s, start, tw, z, range, true), want, "simd: strand {} z {}", s, z);
+                    }
                 }
                 start += tw;
             }

@@ -323,12 +323,14 @@ pub(crate) fn analyse(
     }
 
     // Step 7: the best alignment of every target strand.
+    let simd = align::simd_available();
     let diag = &mut ws.diag;
     let mut hits = Vec::with_capacity(strands.len());
     for (si, st) in strands.iter().enumerate() {
         let range = align::configurations(w, st.width, params.internal(), params.min_overlap());
         let (score, offset, overlap) = if running {
-            ws.ends.best_alignment(si, st.start, st.width, z, range)
+            ws.ends
+                .best_alignment(si, st.start, st.width, z, range, simd)
         } else {
             align::direct_diagonal_sums(&bins[st.start..], n, w, st.width, diag);
             align::best_alignment(|c| diag[c - 1], w, st.width, z, range)

@@ -22,8 +22,8 @@
 //!   both intervals give the same scaling ([`scale_of`]).
 //! - *Bins.* A bin is the truncation of `v = (-sqrt(x) - median - offset) * scale + 0.5`. The
 //!   estimate from `y` is within `scale * E / sqrt(y)` (the root of a perturbed value) plus
-//!   `1e-3` (the single-precision root and the rounding of the other steps, under the same
-//!   limits as `crate::scaling::bin_row`) of `v`; a lane whose estimate is nearer than that to
+//!   the single-precision error of the root and of the other steps (below `1e-4` for the
+//!   usual scales; [`arithmetic_margin`]) of `v`; a lane whose estimate is nearer than that to
 //!   an integer is recomputed from `x`.
 //!
 //! Anything these checks cannot certify takes the double-precision path, so the fast path can
@@ -40,10 +40,14 @@ const SAMPLES: usize = 512;
 /// Half-width of the bracket, in sample ranks (about 2.8 standard deviations of the sample
 /// median's rank).
 const BRACKET: usize = 32;
-/// Bound on the error of the binning estimate from a given `y` (about 4.7e-4 for scales up to
-/// 128, offsets below 8 in magnitude and roots up to 3: 1.3e-4 for the refined reciprocal
-/// root, 3.4e-4 for rounding the other steps).
-const ARITHMETIC_MARGIN: f32 = 1e-3;
+/// Twice a bound on the error of the binning estimate `0.5 - (sqrt(y) + c) * scale` from a
+/// given `y`, in bins. With roots up to 3 (column sums up to 1.5): the refined reciprocal root
+/// is within 1e-7 relative (3e-7 used), so 9e-7 absolute; rounding `c`, `sqrt(y) + c`, the
+/// product and the difference adds `2^-24` times `|c|`, `|sqrt(y) + c|` (twice, before and
+/// after scaling) and `|v|`, at most `6e-8 * (9 + 4|c|)` per unit of scale plus `3e-8`.
+fn arithmetic_margin(scale: f64, c: f64) -> f32 {
+    (2.0 * (scale * (9e-7 + 6e-8 * (9.0 + 4.0 * c.abs())) + 3e-8)) as f32
+}
 
 /// The median and the extremes of one query column's squared distances to the pool. The
 /// median is exact; each extreme is known to lie in its interval.
@@ -319,6 +323,7 @@ pub(crate) fn bin_row(
         scale: scale.scale() as f32,
         // 1.01: the reciprocal estimate (2^-14) and the rounding of this product.
         root: (scale.scale() * e * 1.01) as f32,
+        arithmetic: arithmetic_margin(scale.scale(), median + scale.offset()),
     };
     s.near.resize(n + 16, 0);
     #[cfg(target_arch = "x86_64")]
@@ -337,12 +342,13 @@ pub(crate) fn bin_row(
 }
 
 /// The constants of [`bin_row`]'s estimate `0.5 - (sqrt(y) + c) * scale` and its margin
-/// `ARITHMETIC_MARGIN + root / sqrt(y)`.
+/// `arithmetic + root / sqrt(y)`.
 struct BinConsts {
     q: [f32; 4],
     c: f32,
     scale: f32,
     root: f32,
+    arithmetic: f32,
 }
 
 /// What pass one found: values below the lower pivot, values kept between the pivots, and
@@ -356,7 +362,7 @@ struct Scan {
 
 #[cfg(target_arch = "x86_64")]
 mod avx512 {
-    use super::{BinConsts, Scan, ARITHMETIC_MARGIN};
+    use super::{BinConsts, Scan};
     use crate::distance::ColumnPool;
     use std::arch::x86_64::*;
 
@@ -615,7 +621,7 @@ mod avx512 {
             _mm512_set1_ps(k.scale),
             _mm512_set1_ps(k.root),
         );
-        let (half, margin0) = (_mm512_set1_ps(0.5), _mm512_set1_ps(ARITHMETIC_MARGIN));
+        let (half, margin0) = (_mm512_set1_ps(0.5), _mm512_set1_ps(k.arithmetic));
         let (zero, top) = (_mm512_setzero_ps(), _mm512_set1_ps(255.0));
         let tiny_y = _mm512_set1_ps(1e-30);
         let iota = _mm512_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15);
