@@ -166,11 +166,13 @@ impl Bufs {
     }
 
     /// Start accumulating the seconds of each stage of later forward passes.
+    #[cfg(any(test, feature = "testing"))]
     pub(crate) fn time_stages(&mut self, stages: usize) {
         self.stage_times = Some(vec![0.0; stages]);
     }
 
-    /// The seconds accumulated per stage since [`Bufs::time_stages`].
+    /// The seconds accumulated per stage since `Bufs::time_stages`.
+    #[cfg(any(test, feature = "testing"))]
     pub(crate) fn stage_times(&self) -> Option<&[f64]> {
         self.stage_times.as_deref()
     }
