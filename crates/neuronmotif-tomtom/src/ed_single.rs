@@ -417,9 +417,7 @@ mod avx512 {
         let mut mn = _mm512_set1_ps(f32::INFINITY);
         let mut mx = _mm512_set1_ps(f32::NEG_INFINITY);
         let (mut below, mut kept) = (0usize, 0usize);
-        let mut j = 0;
-        while j < n {
-            let valid = valid_mask(j, n);
+        let mut step = |j: usize, valid: __mmask16| {
             // SAFETY: the lanes of `valid` are pool columns j..min(j + 16, n); the stores
             // write 16 values at kept <= j, within the n + 16 asserted.
             unsafe {
@@ -431,7 +429,15 @@ mod avx512 {
                 below += b;
                 kept += k;
             }
+        };
+        // Whole chunks with a constant mask (plain loads), then the tail.
+        let mut j = 0;
+        while j + 16 <= n {
+            step(j, u16::MAX);
             j += 16;
+        }
+        if j < n {
+            step(j, valid_mask(j, n));
         }
         Scan {
             below,
@@ -626,9 +632,7 @@ mod avx512 {
         let tiny_y = _mm512_set1_ps(1e-30);
         let iota = _mm512_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15);
         let mut count = 0usize;
-        let mut j = 0;
-        while j < n {
-            let valid = valid_mask(j, n);
+        let mut step = |j: usize, valid: __mmask16| {
             // SAFETY: as in `scan`; `out` has n entries and the full store is taken only when
             // 16 remain.
             unsafe {
@@ -672,7 +676,15 @@ mod avx512 {
                     count += unsure.count_ones() as usize;
                 }
             }
+        };
+        // Whole chunks with a constant mask (plain loads), then the tail.
+        let mut j = 0;
+        while j + 16 <= n {
+            step(j, u16::MAX);
             j += 16;
+        }
+        if j < n {
+            step(j, valid_mask(j, n));
         }
         count
     }
