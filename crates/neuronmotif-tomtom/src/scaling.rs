@@ -516,6 +516,25 @@ impl ScoreScale {
 mod tests {
     use super::*;
 
+    proptest::proptest! {
+        /// The interleaved histogram counts what a plain loop counts.
+        #[test]
+        fn count_bins_counts(
+            row in proptest::collection::vec(proptest::prop_oneof![0u16..4, 0u16..300], 0..2000),
+            len in proptest::prop_oneof![proptest::strategy::Just(256usize), 1usize..300],
+        ) {
+            let mut want = vec![3u32; len];
+            for &b in &row {
+                if let Some(h) = want.get_mut(usize::from(b as u8)) {
+                    *h += 1;
+                }
+            }
+            let mut got = vec![3u32; len];
+            count_bins(&row, &mut got);
+            proptest::prop_assert_eq!(got, want);
+        }
+    }
+
     #[test]
     fn median_odd_and_even() {
         // Even n: the lower middle value (index n/2 - 1 of the sorted values).
