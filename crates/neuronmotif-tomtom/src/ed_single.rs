@@ -463,12 +463,10 @@ mod avx512 {
         kept: usize,
     ) -> (usize, usize) {
         assert!(out_y.len() >= kept + 16 && out_j.len() >= kept + 16);
-        let below = _mm512_mask_cmp_ps_mask::<_CMP_LT_OQ>(valid, y, lo).count_ones() as usize;
-        let inside = _mm512_mask_cmp_ps_mask::<_CMP_LE_OQ>(
-            _mm512_mask_cmp_ps_mask::<_CMP_GE_OQ>(valid, y, lo),
-            y,
-            hi,
-        );
+        let lt = _mm512_mask_cmp_ps_mask::<_CMP_LT_OQ>(valid, y, lo);
+        // y is never NaN (finite columns), so "not below" is "at least lo".
+        let inside = _mm512_mask_cmp_ps_mask::<_CMP_LE_OQ>(valid & !lt, y, hi);
+        let below = lt.count_ones() as usize;
         // SAFETY: both outputs have kept + 16 entries (asserted).
         unsafe {
             _mm512_storeu_ps(
