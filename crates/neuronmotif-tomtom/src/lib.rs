@@ -23,7 +23,10 @@
 //!    one *pool* ([`TargetDb`]).
 //! 3. **Column scores.** Each query column is scored against every pool column with the chosen
 //!    [`Distance`] (`ed`, `pearson`, `sandelin`). For `ed` the squared distance is kept and the
-//!    root (a monotone map) is taken only where a score's value is needed.
+//!    root (a monotone map) is taken only where a score's value is needed. On CPUs with
+//!    AVX-512, steps 3 to 5 for `ed` run in single precision, with every median rank, scaling
+//!    and bin either certified by an error bound or recomputed in double precision, so the
+//!    results are the same bits (module `ed_single`, private; `docs/tomtom.md`).
 //! 4. **Median shift (complete scores).** Each query column's scores are shifted so that its
 //!    median over the pool becomes 0 ([`scaling::tomtom_median`], MEME's slightly-off median).
 //!    An unaligned query column then counts as 0, so overhanging alignments are neither
