@@ -66,7 +66,6 @@ pub(crate) struct Scratch {
     cand2_y: Vec<f32>,
     cand2_j: Vec<u32>,
     keys: Vec<u32>,
-    keys2: Vec<u32>,
     window: Vec<f64>,
     near: Vec<u32>,
     row: Vec<f64>,
@@ -149,8 +148,7 @@ pub(crate) fn row_stats(
             s.keys.clear();
             s.keys.extend(s.cand_y[..kept].iter().map(|y| y.to_bits()));
             s.keys.resize(kept + 16, 0);
-            s.keys2.resize(kept + 16, 0);
-            f32::from_bits(kth(&mut s.keys, &mut s.keys2, kept, rank))
+            f32::from_bits(kth(&mut s.keys, kept, rank))
         };
         let yb = select(rb);
         (if ra == rb { yb } else { select(ra) }, yb)
@@ -282,20 +280,19 @@ fn pivots(pool: &ColumnPool, q: &[f32; 4]) -> (f32, f32) {
     }
     let select = |rank: usize| {
         let mut v = [0u32; SAMPLES + 16];
-        let mut spare = [0u32; SAMPLES + 16];
         v[..SAMPLES].copy_from_slice(&sample);
-        f32::from_bits(kth(&mut v, &mut spare, SAMPLES, rank))
+        f32::from_bits(kth(&mut v, SAMPLES, rank))
     };
     (select(SAMPLES / 2 - BRACKET), select(SAMPLES / 2 + BRACKET))
 }
 
-/// The `k`-th smallest (from 0) of `v[..len]` (both `v` and `spare` at least `len + 16`
-/// long; both are overwritten).
-fn kth(v: &mut [u32], spare: &mut [u32], len: usize, k: usize) -> u32 {
-    assert!(k < len && v.len() >= len + 16 && spare.len() >= len + 16);
+/// The `k`-th smallest (from 0) of `v[..len]` (`v` at least `len + 16` long; it is
+/// overwritten).
+fn kth(v: &mut [u32], len: usize, k: usize) -> u32 {
+    assert!(k < len && v.len() >= len + 16);
     #[cfg(target_arch = "x86_64")]
     // SAFETY: the callers run only where `available()` found AVX-512 F.
-    return unsafe { avx512::kth(v, spare, len, k) };
+    return unsafe { avx512::kth(v, len, k) };
     #[cfg(not(target_arch = "x86_64"))]
     return *v[..len].select_nth_unstable(k).1;
 }
@@ -552,57 +549,89 @@ mod avx512 {
         (a ^ o, a)
     }
 
-    /// Radix selection: the `k`-th smallest of `v[..len]`, deciding one bit at a time from
-    /// the top, keeping only the values that still share the decided bits (those at most the
-    /// threshold in place, those above it moved to `spare`, which then takes over). Bits that
-    /// every remaining value shares are skipped.
+    /// Radix selection: the `k`-th smallest of `v[..len]`, deciding two bits at a time from
+    /// the highest bit in which the remaining values differ: one pass counts the values in
+    /// each of the four buckets those bits make, one pass keeps the bucket holding rank `k`
+    /// (in place: the write position never passes the read position) and notes which bits
+    /// its values still differ in.
     #[target_feature(enable = "avx512f,popcnt")]
-    pub(super) unsafe fn kth(v: &mut [u32], spare: &mut [u32], len: usize, k: usize) -> u32 {
-        let (mut cur, mut other) = (v, spare);
+    pub(super) unsafe fn kth(v: &mut [u32], len: usize, k: usize) -> u32 {
         let (mut len, mut k) = (len, k);
+        // SAFETY: v has at least len + 16 elements (asserted by `super::kth`).
+        let (mut differ, mut common) = unsafe { spread(v, len) };
         loop {
-            // SAFETY: cur has at least len + 16 elements (asserted by `super::kth`, and kept
-            // through the swaps since both buffers have that length).
-            let (differ, common) = unsafe { spread(cur, len) };
             if differ == 0 {
                 return common;
             }
-            // Every remaining value has the bits above `bit`; `t` is the largest such value
-            // with `bit` clear, and some values lie on each side of it.
             let bit = 31 - differ.leading_zeros();
-            let above = if bit == 31 { 0 } else { !((2u32 << bit) - 1) };
-            let t = (common & above) | ((1u32 << bit) - 1);
-            let tv = _mm512_set1_epi32(t as i32);
-            // SAFETY: as above.
-            let c = unsafe { count_le(cur, len, tv) };
-            let low = k < c;
-            // Keep one side: `low` in place (the write position never passes the read
-            // position), else into `other`.
+            if bit == 0 {
+                // Only the lowest bit differs: `common` has it clear.
+                // SAFETY: as above.
+                let c = unsafe { count_le(v, len, _mm512_set1_epi32(common as i32)) };
+                return if k < c { common } else { common | 1 };
+            }
+            // Buckets by bits `bit` and `bit - 1`, above them the bits all values share.
+            let low = bit - 1;
+            let base = common & !(((4u64 << low) - 1) as u32);
+            let span = (1u32 << low) - 1;
+            let t = |q: u32| _mm512_set1_epi32((base | (q << low) | span) as i32);
+            let (t0, t1, t2) = (t(0), t(1), t(2));
+            let (mut c0, mut c1, mut c2) = (0usize, 0usize, 0usize);
+            let mut j = 0;
+            while j < len {
+                // SAFETY: masked-off lanes are not read; lanes of `valid` lie in v[..len].
+                unsafe {
+                    let valid = valid_mask(j, len);
+                    let x = _mm512_maskz_loadu_epi32(valid, v.as_ptr().add(j).cast());
+                    c0 += _mm512_mask_cmple_epu32_mask(valid, x, t0).count_ones() as usize;
+                    c1 += _mm512_mask_cmple_epu32_mask(valid, x, t1).count_ones() as usize;
+                    c2 += _mm512_mask_cmple_epu32_mask(valid, x, t2).count_ones() as usize;
+                }
+                j += 16;
+            }
+            let (q, before) = if k < c0 {
+                (0, 0)
+            } else if k < c1 {
+                (1, c0)
+            } else if k < c2 {
+                (2, c1)
+            } else {
+                (3, c2)
+            };
+            k -= before;
+            let lo = _mm512_set1_epi32((base | (q << low)) as i32);
+            let hi = _mm512_set1_epi32((base | (q << low) | span) as i32);
+            let (mut and, mut or) = (_mm512_set1_epi32(-1), _mm512_setzero_si512());
             let mut kept = 0;
             let mut j = 0;
             while j < len {
-                // SAFETY: lanes of `valid` lie in cur[..len]; each store writes 16 lanes at
-                // kept <= j < len, within the len + 16 elements of both buffers.
+                // SAFETY: lanes of `valid` lie in v[..len]; each store writes 16 lanes at
+                // kept <= j < len, within the len + 16 elements, and only over values already
+                // read.
                 unsafe {
                     let valid = valid_mask(j, len);
-                    let x = _mm512_maskz_loadu_epi32(valid, cur.as_ptr().add(j).cast());
-                    let le = _mm512_mask_cmple_epu32_mask(valid, x, tv);
-                    let keep = if low { le } else { valid & !le };
-                    let dst = if low {
-                        cur.as_mut_ptr()
-                    } else {
-                        other.as_mut_ptr()
-                    };
-                    _mm512_storeu_si512(dst.add(kept).cast(), _mm512_maskz_compress_epi32(keep, x));
+                    let x = _mm512_maskz_loadu_epi32(valid, v.as_ptr().add(j).cast());
+                    let keep = _mm512_mask_cmple_epu32_mask(
+                        _mm512_mask_cmpge_epu32_mask(valid, x, lo),
+                        x,
+                        hi,
+                    );
+                    and = _mm512_mask_and_epi32(and, keep, and, x);
+                    or = _mm512_mask_or_epi32(or, keep, or, x);
+                    _mm512_storeu_si512(
+                        v.as_mut_ptr().add(kept).cast(),
+                        _mm512_maskz_compress_epi32(keep, x),
+                    );
                     kept += keep.count_ones() as usize;
                 }
                 j += 16;
             }
-            if !low {
-                k -= c;
-                std::mem::swap(&mut cur, &mut other);
-            }
             len = kept;
+            let (a, o) = (
+                _mm512_reduce_and_epi32(and) as u32,
+                _mm512_reduce_or_epi32(or) as u32,
+            );
+            (differ, common) = (a ^ o, a);
         }
     }
 
@@ -804,8 +833,7 @@ mod tests {
             let mut sorted = v.clone();
             sorted.sort_unstable();
             v.resize(len + 16, 7);
-            let mut spare = vec![0; len + 16];
-            prop_assert_eq!(kth(&mut v, &mut spare, len, k), sorted[k]);
+            prop_assert_eq!(kth(&mut v, len, k), sorted[k]);
         }
     }
 
