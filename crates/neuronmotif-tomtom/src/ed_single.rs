@@ -71,11 +71,13 @@ pub(crate) struct Scratch {
     row: Vec<f64>,
 }
 
-/// Whether this CPU runs the single-precision rows (they need AVX-512 F).
+/// Whether this CPU runs the single-precision rows (they need AVX-512 F, and POPCNT, which
+/// every AVX-512 CPU has).
 pub(crate) fn available() -> bool {
     #[cfg(target_arch = "x86_64")]
     {
         std::arch::is_x86_feature_detected!("avx512f")
+            && std::arch::is_x86_feature_detected!("popcnt")
     }
     #[cfg(not(target_arch = "x86_64"))]
     {
