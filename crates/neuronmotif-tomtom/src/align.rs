@@ -163,7 +163,7 @@ impl StrandEnds {
         i64::from(end.wrapping_sub(before))
     }
 
-    /// [`best_alignment`] of strand `s` (see [`StrandEnds::configuration_sum`]), with the
+    /// [`best_alignment`] of strand `s` (see `StrandEnds::configuration_sum` (tests)), with the
     /// choice made branch-free: value, overlap and configuration packed into one integer key
     /// whose maximum is the best alignment with MEME's tie-breaks. Valid when
     /// [`prefix_sums_are_exact`] holds (values within +-2^16) and `w + tw < 2^21`. With

@@ -251,7 +251,10 @@ pub(crate) fn analyse(
     let single = if squared && !ws.exact_only() {
         ed_single::error_bound(pool, &raw)
             .map(|e| e * ws.error_bound_factor())
-            .and_then(|e| single_scaling(pool, &qcols, e, &mut ws.single))
+            .and_then(|e| {
+                let (medians, scale, nbins) = single_scaling(pool, &qcols, e, &mut ws.single)?;
+                Some((medians, scale, nbins, e))
+            })
     } else {
         None
     };
@@ -461,7 +464,7 @@ fn single_scaling(
     qcols: &[PreparedColumn],
     e: f64,
     scratch: &mut ed_single::Scratch,
-) -> Option<(Vec<f64>, ScoreScale, usize, f64)> {
+) -> Option<(Vec<f64>, ScoreScale, usize)> {
     let mut stats: Vec<ed_single::RowStats> = qcols
         .iter()
         .map(|qc| ed_single::row_stats(pool, qc, e, scratch))
@@ -489,7 +492,7 @@ fn single_scaling(
         }
     };
     let medians = stats.iter().map(|st| st.median).collect();
-    Some((medians, scale, nbins, e))
+    Some((medians, scale, nbins))
 }
 
 /// Steps 3-4 in double precision: each query column against all target columns; its median;

@@ -10,7 +10,12 @@
 //! **Why the results are still MEME's.** Let `x` be the double-precision squared distance that
 //! MEME computes and `y` ours. With `S` the largest column sum of the query and the pool
 //! (about 1), rounding the inputs to single precision and the eight single-precision operations
-//! keep `|y - x| <= 25 * 2^-24 * S^2`; [`error_bound`] takes `E = 32 * 2^-24 * S^2`. Every
+//! keep `|y - x| <= 25 * 2^-24 * S^2`; [`error_bound`] takes `E = 32 * 2^-24 * S^2`. (With
+//! `u = 2^-24`: each rounded probability moves by at most `u p`, each difference `d_b` by at
+//! most `u (q_b + t_b + |d_b|)`, so the four differences together by `4 u S`; `|d'^2 - d^2|
+//! <= |d' - d| |d' + d|` with `|d' + d| <= 2S` gives `8 u S^2`; the four roundings of the
+//! squares and sums add at most `u` times a partial sum `<= 4 S^2` each, `16 u S^2`; the
+//! double-precision `x` is within `2^-53`-sized terms of the exact value.) Every
 //! decision that depends on a value is then either certified by `E` or made on `x`, computed
 //! exactly as [`crate::distance::ColumnPool::raw_scores_into`] would:
 //! - *Median.* The two middle ranks are selected on `y`; the true values at those ranks lie
@@ -396,6 +401,20 @@ mod avx512 {
         }
     }
 
+    /// `step(j, lanes)` for every chunk of 16 of `0..n`: whole chunks with the constant full
+    /// mask (the inlined step's masked loads become plain loads), then the tail's lanes.
+    #[inline(always)]
+    fn chunks(n: usize, mut step: impl FnMut(usize, __mmask16)) {
+        let mut j = 0;
+        while j + 16 <= n {
+            step(j, u16::MAX);
+            j += 16;
+        }
+        if j < n {
+            step(j, valid_mask(j, n));
+        }
+    }
+
     /// Pass one over the pool: count the values below `lo`, copy those in `[lo, hi]` and their
     /// pool indices to the front of `cand_y` and `cand_j`, and take the extremes.
     #[target_feature(enable = "avx512f,popcnt")]
@@ -416,7 +435,7 @@ mod avx512 {
         let mut mn = _mm512_set1_ps(f32::INFINITY);
         let mut mx = _mm512_set1_ps(f32::NEG_INFINITY);
         let (mut below, mut kept) = (0usize, 0usize);
-        let mut step = |j: usize, valid: __mmask16| {
+        let step = |j: usize, valid: __mmask16| {
             // SAFETY: the lanes of `valid` are pool columns j..min(j + 16, n); the stores
             // write 16 values at kept <= j, within the n + 16 asserted.
             unsafe {
@@ -429,15 +448,7 @@ mod avx512 {
                 kept += k;
             }
         };
-        // Whole chunks with a constant mask (plain loads), then the tail.
-        let mut j = 0;
-        while j + 16 <= n {
-            step(j, u16::MAX);
-            j += 16;
-        }
-        if j < n {
-            step(j, valid_mask(j, n));
-        }
+        chunks(n, step);
         Scan {
             below,
             kept,
@@ -495,9 +506,7 @@ mod avx512 {
         assert!(js.len() == n && out_y.len() >= n + 16 && out_j.len() >= n + 16);
         let (vlo, vhi) = (_mm512_set1_ps(lo), _mm512_set1_ps(hi));
         let (mut below, mut kept) = (0usize, 0usize);
-        let mut j = 0;
-        while j < n {
-            let valid = valid_mask(j, n);
+        chunks(n, |j, valid| {
             // SAFETY: the lanes of `valid` lie inside `ys` and `js`; the stores write 16 values
             // at kept <= j, within the n + 16 asserted.
             unsafe {
@@ -507,48 +516,68 @@ mod avx512 {
                 below += b;
                 kept += k;
             }
-            j += 16;
-        }
+        });
         (below, kept)
+    }
+
+    /// The running AND and OR of the lanes seen: which bits the values differ in.
+    struct Bits {
+        and: __m512i,
+        or: __m512i,
+    }
+
+    impl Bits {
+        #[target_feature(enable = "avx512f")]
+        fn new() -> Bits {
+            Bits {
+                and: _mm512_set1_epi32(-1),
+                or: _mm512_setzero_si512(),
+            }
+        }
+
+        #[target_feature(enable = "avx512f")]
+        fn add(&mut self, lanes: __mmask16, x: __m512i) {
+            self.and = _mm512_mask_and_epi32(self.and, lanes, self.and, x);
+            self.or = _mm512_mask_or_epi32(self.or, lanes, self.or, x);
+        }
+
+        /// (the bits in which the values differ, their common value elsewhere).
+        #[target_feature(enable = "avx512f")]
+        fn spread(&self) -> (u32, u32) {
+            let a = _mm512_reduce_and_epi32(self.and) as u32;
+            let o = _mm512_reduce_or_epi32(self.or) as u32;
+            (a ^ o, a)
+        }
     }
 
     /// How many of `v[..len]` are at most `t`.
     #[target_feature(enable = "avx512f,popcnt")]
     unsafe fn count_le(v: &[u32], len: usize, t: __m512i) -> usize {
         let mut c = 0;
-        let mut j = 0;
-        while j < len {
+        chunks(len, |j, valid| {
             // SAFETY (caller): v has len elements at least; masked-off lanes are not read.
             unsafe {
-                let valid = valid_mask(j, len);
                 let x = _mm512_maskz_loadu_epi32(valid, v.as_ptr().add(j).cast());
                 c += _mm512_mask_cmple_epu32_mask(valid, x, t).count_ones() as usize;
             }
-            j += 16;
-        }
+        });
         c
     }
 
     /// The bits in which `v[..len]` differ, and their common value elsewhere.
     #[target_feature(enable = "avx512f,popcnt")]
     unsafe fn spread(v: &[u32], len: usize) -> (u32, u32) {
-        let (mut and, mut or) = (_mm512_set1_epi32(-1), _mm512_setzero_si512());
-        let mut j = 0;
-        while j < len {
+        let mut bits = Bits::new();
+        chunks(len, |j, valid| {
             // SAFETY (caller): v has len elements at least; masked-off lanes are not read.
             unsafe {
-                let valid = valid_mask(j, len);
-                let x = _mm512_maskz_loadu_epi32(valid, v.as_ptr().add(j).cast());
-                and = _mm512_mask_and_epi32(and, valid, and, x);
-                or = _mm512_mask_or_epi32(or, valid, or, x);
-            }
-            j += 16;
-        }
-        let (a, o) = (
-            _mm512_reduce_and_epi32(and) as u32,
-            _mm512_reduce_or_epi32(or) as u32,
-        );
-        (a ^ o, a)
+                bits.add(
+                    valid,
+                    _mm512_maskz_loadu_epi32(valid, v.as_ptr().add(j).cast()),
+                )
+            };
+        });
+        bits.spread()
     }
 
     /// Radix selection: the `k`-th smallest of `v[..len]`, deciding two bits at a time from
@@ -579,18 +608,15 @@ mod avx512 {
             let t = |q: u32| _mm512_set1_epi32((base | (q << low) | span) as i32);
             let (t0, t1, t2) = (t(0), t(1), t(2));
             let (mut c0, mut c1, mut c2) = (0usize, 0usize, 0usize);
-            let mut j = 0;
-            while j < len {
+            chunks(len, |j, valid| {
                 // SAFETY: masked-off lanes are not read; lanes of `valid` lie in v[..len].
                 unsafe {
-                    let valid = valid_mask(j, len);
                     let x = _mm512_maskz_loadu_epi32(valid, v.as_ptr().add(j).cast());
                     c0 += _mm512_mask_cmple_epu32_mask(valid, x, t0).count_ones() as usize;
                     c1 += _mm512_mask_cmple_epu32_mask(valid, x, t1).count_ones() as usize;
                     c2 += _mm512_mask_cmple_epu32_mask(valid, x, t2).count_ones() as usize;
                 }
-                j += 16;
-            }
+            });
             let (q, before) = if k < c0 {
                 (0, 0)
             } else if k < c1 {
@@ -603,37 +629,27 @@ mod avx512 {
             k -= before;
             let lo = _mm512_set1_epi32((base | (q << low)) as i32);
             let hi = _mm512_set1_epi32((base | (q << low) | span) as i32);
-            let (mut and, mut or) = (_mm512_set1_epi32(-1), _mm512_setzero_si512());
+            let mut bits = Bits::new();
             let mut kept = 0;
-            let mut j = 0;
-            while j < len {
+            let out = v.as_mut_ptr();
+            chunks(len, |j, valid| {
                 // SAFETY: lanes of `valid` lie in v[..len]; each store writes 16 lanes at
                 // kept <= j < len, within the len + 16 elements, and only over values already
                 // read.
                 unsafe {
-                    let valid = valid_mask(j, len);
-                    let x = _mm512_maskz_loadu_epi32(valid, v.as_ptr().add(j).cast());
+                    let x = _mm512_maskz_loadu_epi32(valid, out.add(j).cast());
                     let keep = _mm512_mask_cmple_epu32_mask(
                         _mm512_mask_cmpge_epu32_mask(valid, x, lo),
                         x,
                         hi,
                     );
-                    and = _mm512_mask_and_epi32(and, keep, and, x);
-                    or = _mm512_mask_or_epi32(or, keep, or, x);
-                    _mm512_storeu_si512(
-                        v.as_mut_ptr().add(kept).cast(),
-                        _mm512_maskz_compress_epi32(keep, x),
-                    );
+                    bits.add(keep, x);
+                    _mm512_storeu_si512(out.add(kept).cast(), _mm512_maskz_compress_epi32(keep, x));
                     kept += keep.count_ones() as usize;
                 }
-                j += 16;
-            }
+            });
             len = kept;
-            let (a, o) = (
-                _mm512_reduce_and_epi32(and) as u32,
-                _mm512_reduce_or_epi32(or) as u32,
-            );
-            (differ, common) = (a ^ o, a);
+            (differ, common) = bits.spread();
         }
     }
 
@@ -661,7 +677,7 @@ mod avx512 {
         let tiny_y = _mm512_set1_ps(1e-30);
         let iota = _mm512_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15);
         let mut count = 0usize;
-        let mut step = |j: usize, valid: __mmask16| {
+        let step = |j: usize, valid: __mmask16| {
             // SAFETY: as in `scan`; `out` has n entries and the full store is taken only when
             // 16 remain.
             unsafe {
@@ -706,15 +722,7 @@ mod avx512 {
                 }
             }
         };
-        // Whole chunks with a constant mask (plain loads), then the tail.
-        let mut j = 0;
-        while j + 16 <= n {
-            step(j, u16::MAX);
-            j += 16;
-        }
-        if j < n {
-            step(j, valid_mask(j, n));
-        }
+        chunks(n, step);
         count
     }
 }
@@ -828,6 +836,7 @@ mod tests {
             k in any::<proptest::sample::Index>(),
         ) {
             if !available() {
+                eprintln!("notice: no AVX-512 F on this CPU; the radix selection is not tested");
                 return Ok(());
             }
             let len = v.len();
