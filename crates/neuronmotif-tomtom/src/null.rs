@@ -142,7 +142,7 @@ impl Pmf {
                 result.reserve(blocks * CONV_BLOCK);
                 let spare = &mut result.spare_capacity_mut()[..blocks * CONV_BLOCK];
                 // SAFETY: the CPU has AVX2 (checked just above).
-                unsafe { conv_blocks_avx2(terms, padded, pad, spare) };
+                unsafe { conv_blocks_avx2(terms, padded, pad, a.len(), spare) };
                 // SAFETY: conv_blocks_avx2 stored all blocks * CONV_BLOCK values of `spare`.
                 unsafe { result.set_len(blocks * CONV_BLOCK) };
                 result.truncate(len);
@@ -150,7 +150,7 @@ impl Pmf {
             }
         }
         result.resize(blocks * CONV_BLOCK, 0.0);
-        conv_blocks(terms, padded, pad, result);
+        conv_blocks(terms, padded, pad, a.len(), result);
         result.truncate(len);
     }
 
@@ -175,13 +175,25 @@ impl Pmf {
     }
 }
 
+/// The terms of `terms` (ascending `v`) that reach the values of `a` (length `a_len`) from
+/// the block of outputs `k0 .. k0 + CONV_BLOCK`: output `k` reads `a[k - v]`. The other terms
+/// read only zeros there and would add `+0.0` to each of the block's sums (non-negative,
+/// started at `+0.0`), which leaves them unchanged: skipping them changes no bit. Edge blocks
+/// skip most terms: an eighth of all term blocks in 879 × 879 JASPAR 2024.
+#[inline(always)]
+fn block_terms(terms: &[(usize, f64)], k0: usize, a_len: usize) -> &[(usize, f64)] {
+    let first = terms.partition_point(|&(v, _)| v + a_len <= k0);
+    let end = terms.partition_point(|&(v, _)| v < k0 + CONV_BLOCK);
+    &terms[first..end.max(first)]
+}
+
 /// The blocks of [`Pmf::convolve_with`]: `out[k] = sum_v b[v] * padded[k + pad - v]` over
 /// the non-zero terms `(v, b[v])`, each block of [`CONV_BLOCK`] outputs summed over `v` in
-/// ascending order.
-fn conv_blocks(terms: &[(usize, f64)], padded: &[f64], pad: usize, out: &mut [f64]) {
+/// ascending order; `padded` holds `pad` zeros, the `a_len` values of `a`, then zeros.
+fn conv_blocks(terms: &[(usize, f64)], padded: &[f64], pad: usize, a_len: usize, out: &mut [f64]) {
     for (i, block) in out.chunks_exact_mut(CONV_BLOCK).enumerate() {
         let k0 = i * CONV_BLOCK;
-        for &(v, bv) in terms {
+        for &(v, bv) in block_terms(terms, k0, a_len) {
             let src = &padded[k0 + pad - v..k0 + pad - v + CONV_BLOCK];
             for (x, &y) in block.iter_mut().zip(src) {
                 *x += bv * y;
@@ -200,6 +212,7 @@ unsafe fn conv_blocks_avx2(
     terms: &[(usize, f64)],
     padded: &[f64],
     pad: usize,
+    a_len: usize,
     out: &mut [std::mem::MaybeUninit<f64>],
 ) {
     use std::arch::x86_64::*;
@@ -212,7 +225,7 @@ unsafe fn conv_blocks_avx2(
     for (i, block) in out.chunks_exact_mut(CONV_BLOCK).enumerate() {
         let k0 = i * CONV_BLOCK;
         let mut acc = [_mm256_setzero_pd(); CONV_BLOCK / 4];
-        for &(v, bv) in terms {
+        for &(v, bv) in block_terms(terms, k0, a_len) {
             let m = _mm256_set1_pd(bv);
             // SAFETY: k0 + pad - v + CONV_BLOCK <= out.len() + pad <= padded.len() (asserted), and
             // v <= pad.
@@ -538,7 +551,15 @@ mod tests {
             return;
         }
         let mut rng = rand_xoshiro::Xoshiro256PlusPlus::seed_from_u64(21);
-        for (la, lb) in [(1usize, 1usize), (3, 40), (17, 5), (100, 61), (600, 90)] {
+        for (la, lb) in [
+            (1usize, 1usize),
+            (3, 40),
+            (17, 5),
+            (40, 33),
+            (100, 61),
+            (600, 90),
+            (33, 200),
+        ] {
             // Column counts with gaps (zero bins), as real histograms have.
             let counts: Vec<u32> = (0..lb)
                 .map(|_| {
@@ -558,14 +579,26 @@ mod tests {
             padded.extend_from_slice(&a);
             padded.resize(blocks * CONV_BLOCK + pad, 0.0);
             let mut slow = vec![0.0; blocks * CONV_BLOCK];
-            conv_blocks(&c.terms, &padded, pad, &mut slow);
+            conv_blocks(&c.terms, &padded, pad, la, &mut slow);
             let mut fast = vec![std::mem::MaybeUninit::new(f64::NAN); blocks * CONV_BLOCK];
             // SAFETY: AVX2 is available (checked above).
-            unsafe { conv_blocks_avx2(&c.terms, &padded, pad, &mut fast) };
-            for (k, (f, s)) in fast.iter().zip(&slow).enumerate() {
+            unsafe { conv_blocks_avx2(&c.terms, &padded, pad, la, &mut fast) };
+            // The reference: every term added to every output, zeros included, in ascending v.
+            let naive: Vec<f64> = (0..blocks * CONV_BLOCK)
+                .map(|k| {
+                    let mut sum = 0.0;
+                    for &(v, bv) in &c.terms {
+                        let y = if k >= v && k - v < la { a[k - v] } else { 0.0 };
+                        sum += bv * y;
+                    }
+                    sum
+                })
+                .collect();
+            for (k, ((f, s), n)) in fast.iter().zip(&slow).zip(&naive).enumerate() {
                 // SAFETY: initialised above (and overwritten by the kernel).
                 let f = unsafe { f.assume_init() };
-                assert_eq!(f.to_bits(), s.to_bits(), "la {la} lb {lb} k {k}");
+                assert_eq!(s.to_bits(), n.to_bits(), "portable: la {la} lb {lb} k {k}");
+                assert_eq!(f.to_bits(), n.to_bits(), "AVX2: la {la} lb {lb} k {k}");
             }
         }
     }
