@@ -129,8 +129,9 @@ pub(crate) struct Workspace {
     ends: align::StrandEnds,
     last_columns: Vec<usize>,
     /// Whether to give output rows this workspace's own copy of the target strings (batches:
-    /// one copy per rayon job, so threads never contend for the same reference counts) rather
-    /// than the database's (single queries: no copying).
+    /// one copy per workspace, which serves one rayon job at a time, so threads do not contend
+    /// for the same reference counts) rather than the database's (single queries: no
+    /// copying).
     own_strings: bool,
     /// That copy, and the database it was made from.
     targets: Vec<crate::db::TargetInfo>,
@@ -185,12 +186,9 @@ impl Workspace {
         1.0
     }
 
-    /// A workspace for one job of a parallel batch (see `own_strings`).
-    pub(crate) fn for_batch() -> Workspace {
-        Workspace {
-            own_strings: true,
-            ..Workspace::default()
-        }
+    /// Whether the workspace serves a job of a parallel batch (see `own_strings`).
+    pub(crate) fn set_batch(&mut self, batch: bool) {
+        self.own_strings = batch;
     }
 
     /// The target strings that output rows share: the database's, or (batches) a copy made
@@ -438,7 +436,7 @@ impl RowBinner<'_> {
         let squared = self.dist.raw_is_squared();
         let row: &[f64] = match self.source {
             RowSource::Single(e) => {
-                if ed_single::bin_row(self.pool, qc, e, &self.scale, med, out, single) {
+                if ed_single::bin_row(self.pool, qc, e, &self.scale, med, out, single, Some(i)) {
                     scaling::count_bins(out, hist);
                     return;
                 }
@@ -465,9 +463,11 @@ fn single_scaling(
     e: f64,
     scratch: &mut ed_single::Scratch,
 ) -> Option<(Vec<f64>, ScoreScale, usize)> {
+    let keep = scratch.keep_rows(qcols.len(), pool.len());
     let mut stats: Vec<ed_single::RowStats> = qcols
         .iter()
-        .map(|qc| ed_single::row_stats(pool, qc, e, scratch))
+        .enumerate()
+        .map(|(i, qc)| ed_single::row_stats(pool, qc, e, scratch, keep.then_some(i)))
         .collect();
     let scaling = |stats: &[ed_single::RowStats]| {
         let mut small = (f64::INFINITY, f64::INFINITY);
@@ -685,7 +685,11 @@ mod tests {
                 ..Workspace::default()
             };
             let single = analyse(db, q, &mut ws).unwrap();
-            let ran = ws.single_queries == 1;
+            // Again with the warm workspace, whose pass one keeps its rows for pass two.
+            let again = analyse(db, q, &mut ws).unwrap();
+            assert_eq!(single.sorted, again.sorted, "{}: kept rows", q.id);
+            assert_eq!(single.q_values, again.q_values, "{}: kept rows", q.id);
+            let ran = ws.single_queries == 2;
             let mut ws = Workspace {
                 exact: true,
                 ..Workspace::default()

@@ -1,6 +1,6 @@
 //! The prepared target database: built once, compared against many queries.
 
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 
 use rayon::prelude::*;
 
@@ -61,7 +61,7 @@ pub(crate) struct Strand {
 /// assert_eq!(hits[0].offset, 0);
 /// assert_eq!(hits[0].orientation, Orientation::Forward); // palindrome: ties go to +
 /// ```
-#[derive(Debug, Clone)]
+#[derive(Debug)]
 pub struct TargetDb {
     params: ValidTomtomParams,
     targets: Vec<TargetInfo>,
@@ -70,6 +70,49 @@ pub struct TargetDb {
     widths: Vec<usize>,
     /// The strands in MEME's tie order (all `+` strands by target ID, then all `-` strands).
     strands_by_rank: Vec<u32>,
+    /// Scratch buffers of finished calls, lent to the next ones (see [`Lent`]).
+    spare: Mutex<Vec<Workspace>>,
+}
+
+impl Clone for TargetDb {
+    /// A copy with no spare scratch buffers of its own.
+    fn clone(&self) -> TargetDb {
+        TargetDb {
+            params: self.params.clone(),
+            targets: self.targets.clone(),
+            strands: self.strands.clone(),
+            columns: self.columns.clone(),
+            widths: self.widths.clone(),
+            strands_by_rank: self.strands_by_rank.clone(),
+            spare: Mutex::default(),
+        }
+    }
+}
+
+/// A workspace lent by a [`TargetDb`] for one call (or one job of a batch), given back when
+/// dropped. A fresh workspace's first writes to its buffers fault their pages in, which costs
+/// about as much as comparing a JASPAR-sized query; lent ones are warm, and a batch job's
+/// copy of the target strings is kept. The database keeps at most one more than the number
+/// of rayon threads.
+struct Lent<'a> {
+    db: &'a TargetDb,
+    ws: Option<Workspace>,
+}
+
+impl Lent<'_> {
+    fn workspace(&mut self) -> &mut Workspace {
+        self.ws.get_or_insert_with(Workspace::default)
+    }
+}
+
+impl Drop for Lent<'_> {
+    fn drop(&mut self) {
+        if let (Some(ws), Ok(mut spare)) = (self.ws.take(), self.db.spare.lock()) {
+            if spare.len() <= rayon::current_num_threads() {
+                spare.push(ws);
+            }
+        }
+    }
 }
 
 impl TargetDb {
@@ -147,6 +190,7 @@ impl TargetDb {
             columns,
             widths,
             strands_by_rank,
+            spare: Mutex::default(),
         })
     }
 
@@ -209,7 +253,22 @@ impl TargetDb {
     /// first (ascending p-value, then larger overlap, then `+` before `-`, then target ID), one
     /// per target (its better strand).
     pub fn compare(&self, query: &TomtomMotif) -> Result<Vec<TomtomMatch>, TomtomError> {
-        compare_query(self, query, &mut Workspace::default())
+        compare_query(self, query, self.lend(false).workspace())
+    }
+
+    /// A spare workspace (or a new one); `batch` as in [`Workspace::set_batch`].
+    fn lend(&self, batch: bool) -> Lent<'_> {
+        let mut ws = self
+            .spare
+            .lock()
+            .ok()
+            .and_then(|mut spare| spare.pop())
+            .unwrap_or_default();
+        ws.set_batch(batch);
+        Lent {
+            db: self,
+            ws: Some(ws),
+        }
     }
 
     /// [`TargetDb::compare`] for many queries, in parallel over queries with rayon. The output
@@ -221,7 +280,10 @@ impl TargetDb {
     ) -> Result<Vec<Vec<TomtomMatch>>, TomtomError> {
         let all: Vec<Result<Vec<TomtomMatch>, TomtomError>> = queries
             .par_iter()
-            .map_init(Workspace::for_batch, |ws, q| compare_query(self, q, ws))
+            .map_init(
+                || self.lend(true),
+                |ws, q| compare_query(self, q, ws.workspace()),
+            )
             .collect();
         all.into_iter().collect()
     }

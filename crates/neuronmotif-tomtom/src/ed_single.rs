@@ -74,6 +74,41 @@ pub(crate) struct Scratch {
     window: Vec<f64>,
     near: Vec<u32>,
     row: Vec<f64>,
+    /// Pass one's values of the current query's rows, for pass two ([`Scratch::keep_rows`]).
+    ys: Vec<f32>,
+    /// How many rows `ys` holds (0: pass two computes its values again), and their stride.
+    ys_rows: usize,
+    ys_stride: usize,
+    /// Whether this scratch has served a query before (see [`Scratch::keep_rows`]).
+    served: bool,
+}
+
+/// Most single-precision values kept from pass one for pass two (8 MB): a JASPAR-sized query
+/// keeps its rows (about 0.2 M values against JASPAR's 17,740 columns); a query so wide that
+/// its rows would not fit computes them again, as before.
+const KEPT_VALUES: usize = 1 << 21;
+
+impl Scratch {
+    /// Prepare to keep the `rows` rows of `n` values that pass one is about to compute, when
+    /// they fit [`KEPT_VALUES`]: pass two then reads them instead of computing them again
+    /// (the same values, from the same instructions). Returns whether they are kept.
+    ///
+    /// Not for the first query a scratch serves: first writes to new memory fault its pages
+    /// in, which costs about as much as computing the values again, so the buffer only pays
+    /// when it is reused (batches, and the workspaces a [`crate::TargetDb`] keeps between
+    /// calls).
+    pub(crate) fn keep_rows(&mut self, rows: usize, n: usize) -> bool {
+        let stride = n + 16;
+        let keep = available() && self.served && rows.saturating_mul(stride) <= KEPT_VALUES;
+        self.served = true;
+        self.ys_rows = 0;
+        if keep {
+            self.ys.resize(rows * stride, 0.0);
+            self.ys_stride = stride;
+            self.ys_rows = rows;
+        }
+        keep
+    }
 }
 
 /// Whether this CPU runs the single-precision rows (they need AVX-512 F, and POPCNT, which
@@ -122,12 +157,14 @@ pub(crate) fn scale_of(small: (f64, f64), large: (f64, f64)) -> Option<(ScoreSca
     same.then(|| (corner, usize::from(corner.bin(large.1)).max(z) + 1))
 }
 
-/// Pass one: the exact median and bracketed extremes of query column `qc`'s row.
+/// Pass one: the exact median and bracketed extremes of query column `qc`'s row, which is
+/// kept as row `keep` of [`Scratch::keep_rows`] when given.
 pub(crate) fn row_stats(
     pool: &ColumnPool,
     qc: &PreparedColumn,
     e: f64,
     s: &mut Scratch,
+    keep: Option<usize>,
 ) -> RowStats {
     let n = pool.len();
     let q32 = qc.p.map(|v| v as f32);
@@ -139,7 +176,13 @@ pub(crate) fn row_stats(
     s.cand_j.resize(n + 16, 0);
     #[cfg(target_arch = "x86_64")]
     // SAFETY: `available()` (checked by `error_bound`, the caller's gate) means AVX-512 F.
-    let scan = unsafe { avx512::scan(pool, q32, lo_p, hi_p, &mut s.cand_y, &mut s.cand_j) };
+    let scan = unsafe {
+        let store = match keep.filter(|&i| i < s.ys_rows) {
+            Some(i) => Some(&mut s.ys[i * s.ys_stride..(i + 1) * s.ys_stride]),
+            None => None,
+        };
+        avx512::scan(pool, q32, lo_p, hi_p, &mut s.cand_y, &mut s.cand_j, store)
+    };
     #[cfg(not(target_arch = "x86_64"))]
     let scan: Scan = return exact_stats(pool, qc, s);
     let exact = |s: &mut Scratch| exact_stats(pool, qc, s);
@@ -147,6 +190,10 @@ pub(crate) fn row_stats(
         return exact(s);
     }
     let (ra, rb) = (a_rank - scan.below, b_rank - scan.below);
+    debug_assert!(
+        rb == ra || rb == ra + 1,
+        "the two middle ranks are adjacent"
+    );
     let kept = scan.kept;
     // The values at the two ranks, selected on y.
     let (ya, yb) = {
@@ -157,8 +204,15 @@ pub(crate) fn row_stats(
             s.keys.resize(kept + 16, 0);
             f32::from_bits(kth(&mut s.keys, kept, rank))
         };
-        let yb = select(rb);
-        (if ra == rb { yb } else { select(ra) }, yb)
+        let ya = select(ra);
+        // Rank rb is ra or ra + 1: ya again if it has more copies, else the next value up
+        // (one pass over the candidates instead of a second selection).
+        let yb = if rb == ra {
+            ya
+        } else {
+            rank_after(&s.cand_y[..kept], ya, rb)
+        };
+        (ya, yb)
     };
     // The window y in [ya - 2E, yb + 2E], widened to single-precision bounds (a wider window
     // only recomputes more values).
@@ -225,7 +279,7 @@ pub(crate) fn exact_extremes(
     let mut extreme = |lo: f32, hi: f32, pick: fn(f64, f64) -> f64, start: f64| {
         #[cfg(target_arch = "x86_64")]
         // SAFETY: as in `row_stats`.
-        let scan = unsafe { avx512::scan(pool, q32, lo, hi, &mut s.cand_y, &mut s.cand_j) };
+        let scan = unsafe { avx512::scan(pool, q32, lo, hi, &mut s.cand_y, &mut s.cand_j, None) };
         #[cfg(not(target_arch = "x86_64"))]
         let scan = Scan {
             below: 0,
@@ -293,6 +347,23 @@ fn pivots(pool: &ColumnPool, q: &[f32; 4]) -> (f32, f32) {
     (select(SAMPLES / 2 - BRACKET), select(SAMPLES / 2 + BRACKET))
 }
 
+/// The value of rank `r` (from 0) of `ys`, given `y`, the value of rank `r - 1`: `y` again
+/// if more than `r` values are at most `y`, else the smallest value above it.
+fn rank_after(ys: &[f32], y: f32, r: usize) -> f32 {
+    let (mut at_most, mut next) = (0usize, f32::INFINITY);
+    for &v in ys {
+        at_most += usize::from(v <= y);
+        if v > y {
+            next = next.min(v);
+        }
+    }
+    if at_most > r {
+        y
+    } else {
+        next
+    }
+}
+
 /// The `k`-th smallest (from 0) of `v[..len]` (`v` at least `len + 16` long; it is
 /// overwritten).
 fn kth(v: &mut [u32], len: usize, k: usize) -> u32 {
@@ -307,7 +378,8 @@ fn kth(v: &mut [u32], len: usize, k: usize) -> u32 {
 /// Pass two: the bins of query column `qc`'s row into `out` (`scale` and `median` as in
 /// [`crate::scaling::bin_row`]). Returns `false`, writing nothing, when the scaling lies
 /// outside the limits the margins were worked out for; the caller then bins the
-/// double-precision row.
+/// double-precision row. Reads the values of row `kept` when pass one kept them.
+#[allow(clippy::too_many_arguments)]
 pub(crate) fn bin_row(
     pool: &ColumnPool,
     qc: &PreparedColumn,
@@ -316,6 +388,7 @@ pub(crate) fn bin_row(
     median: f64,
     out: &mut [u16],
     s: &mut Scratch,
+    kept: Option<usize>,
 ) -> bool {
     let n = pool.len();
     if !(scale.scale() <= 128.0 && (median + scale.offset()).abs() < 8.0) || out.len() < n {
@@ -332,7 +405,13 @@ pub(crate) fn bin_row(
     s.near.resize(n + 16, 0);
     #[cfg(target_arch = "x86_64")]
     // SAFETY: callers reach here only after `error_bound` found AVX-512 F.
-    let near = unsafe { avx512::bins(pool, &k, &mut out[..n], &mut s.near) };
+    let near = unsafe {
+        let stored = match kept.filter(|&i| i < s.ys_rows) {
+            Some(i) => Some(&s.ys[i * s.ys_stride..(i + 1) * s.ys_stride]),
+            None => None,
+        };
+        avx512::bins(pool, &k, stored, &mut out[..n], &mut s.near)
+    };
     #[cfg(not(target_arch = "x86_64"))]
     let near: usize = {
         let _ = k;
@@ -425,9 +504,11 @@ mod avx512 {
         hi: f32,
         cand_y: &mut [f32],
         cand_j: &mut [u32],
+        mut store: Option<&mut [f32]>,
     ) -> Scan {
         let n = pool.len();
         assert!(cand_y.len() >= n + 16 && cand_j.len() >= n + 16 && n < u32::MAX as usize - 16);
+        assert!(store.as_ref().is_none_or(|ys| ys.len() >= n + 16));
         let p = arrays(pool);
         let qv = q.map(|v| _mm512_set1_ps(v));
         let (vlo, vhi) = (_mm512_set1_ps(lo), _mm512_set1_ps(hi));
@@ -440,6 +521,10 @@ mod avx512 {
             // write 16 values at kept <= j, within the n + 16 asserted.
             unsafe {
                 let y = squared(&p, &qv, j, valid);
+                if let Some(ys) = store.as_deref_mut() {
+                    // 16 values at j < n: within the n + 16 asserted.
+                    _mm512_storeu_ps(ys.as_mut_ptr().add(j), y);
+                }
                 mn = _mm512_mask_min_ps(mn, valid, mn, y);
                 mx = _mm512_mask_max_ps(mx, valid, mx, y);
                 let idx = _mm512_add_epi32(_mm512_set1_epi32(j as i32), iota);
@@ -660,11 +745,13 @@ mod avx512 {
     pub(super) unsafe fn bins(
         pool: &ColumnPool,
         k: &BinConsts,
+        stored: Option<&[f32]>,
         out: &mut [u16],
         near: &mut [u32],
     ) -> usize {
         let n = pool.len();
         assert!(out.len() == n && near.len() >= n + 16);
+        assert!(stored.is_none_or(|ys| ys.len() >= n));
         let p = arrays(pool);
         let qv = k.q.map(|v| _mm512_set1_ps(v));
         let (c, sc, root) = (
@@ -681,7 +768,11 @@ mod avx512 {
             // SAFETY: as in `scan`; `out` has n entries and the full store is taken only when
             // 16 remain.
             unsafe {
-                let y = squared(&p, &qv, j, valid);
+                let y = match stored {
+                    // Pass one's values: lanes of `valid` lie below n (asserted length).
+                    Some(ys) => _mm512_maskz_loadu_ps(valid, ys.as_ptr().add(j)),
+                    None => squared(&p, &qv, j, valid),
+                };
                 // sqrt(y) as y / sqrt(y): the 14-bit reciprocal root estimate refined by one
                 // Newton step (relative error below 3e-7: 1.5 * 2^-28 for the step, a few
                 // roundings), much cheaper than `vsqrtps`. y = 0 gives NaN: unsure.
@@ -802,7 +893,11 @@ mod tests {
             let (lo, hi) = pool.raw_scores_into(Distance::Euclidean, &qc, 0, &mut row);
             let median = scaling::squared_row_median(&row, &mut Vec::new()).unwrap();
 
-            let mut st = row_stats(&pool, &qc, e, &mut s);
+            // Pass one keeps the row for pass two (read back below) as well as not.
+            prop_assert!(!s.keep_rows(1, n), "a new scratch does not keep rows");
+            prop_assert!(s.keep_rows(1, n));
+            let mut st = row_stats(&pool, &qc, e, &mut s, Some(0));
+            prop_assert_eq!(row_stats(&pool, &qc, e, &mut s, None), st);
             prop_assert_eq!(st.median.to_bits(), median.to_bits());
             prop_assert!(st.u_lo.0 <= lo && lo <= st.u_lo.1, "{:?} {}", st.u_lo, lo);
             prop_assert!(st.u_hi.0 <= hi && hi <= st.u_hi.1, "{:?} {}", st.u_hi, hi);
@@ -821,15 +916,29 @@ mod tests {
                 let mut want = vec![0u16; n];
                 let mut hist = vec![0u32; 256];
                 scaling::bin_row(&sc, med, &row, true, &mut want, &mut hist);
-                let mut got = vec![u16::MAX; n];
-                prop_assert!(bin_row(&pool, &qc, e, &sc, med, &mut got, &mut s));
-                prop_assert_eq!(got, want);
+                for kept in [Some(0), None] {
+                    let mut got = vec![u16::MAX; n];
+                    prop_assert!(bin_row(&pool, &qc, e, &sc, med, &mut got, &mut s, kept));
+                    prop_assert_eq!(&got, &want, "kept row: {:?}", kept);
+                }
             }
         }
     }
 
     proptest! {
         /// The radix selection picks what sorting picks, ties and all.
+        #[test]
+        fn rank_after_is_the_next_sorted_value(
+            ys in proptest::collection::vec(prop_oneof![Just(0.5f32), Just(0.25), 0.0f32..1.0], 2..300),
+            r in 1usize..300,
+        ) {
+            let r = r % ys.len();
+            let r = r.max(1);
+            let mut sorted = ys.clone();
+            sorted.sort_by(f32::total_cmp);
+            prop_assert_eq!(rank_after(&ys, sorted[r - 1], r).to_bits(), sorted[r].to_bits());
+        }
+
         #[test]
         fn kth_is_the_sorted_value(
             mut v in proptest::collection::vec(prop_oneof![0u32..40, any::<u32>(), (0.0f32..3.0).prop_map(f32::to_bits)], 1..300),
