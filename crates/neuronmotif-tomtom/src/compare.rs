@@ -352,27 +352,38 @@ pub(crate) fn analyse(
         .map(ColumnPmf::from_counts)
         .collect::<Option<_>>()
         .ok_or(TomtomError::EmptyDatabase)?;
-    let mut per_group: Vec<Vec<usize>> = vec![Vec::new(); db.widths().len()];
-    for h in &hits {
-        per_group[strands[h.strand].group].push(h.score);
+    // Each group's distinct scores, and which of them each strand reached (its class), from
+    // one sort of (score, strand) pairs per group (both below 2^32: a score is at most the
+    // query width times 256 bins, and strands are counted in `u32` tie ranks).
+    let mut per_group: Vec<Vec<u64>> = vec![Vec::new(); db.widths().len()];
+    for (i, h) in hits.iter().enumerate() {
+        per_group[strands[h.strand].group].push(((h.score as u64) << 32) | i as u64);
     }
+    let mut class = vec![0u32; hits.len()];
     let mut groups: Vec<WidthGroup> = db
         .widths()
         .iter()
         .zip(per_group)
-        .map(|(&width, scores)| WidthGroup::new(width, scores))
+        .map(|(&width, mut pairs)| {
+            pairs.sort_unstable();
+            let mut scores: Vec<usize> = Vec::new();
+            for &pair in &pairs {
+                let score = (pair >> 32) as usize;
+                if scores.last() != Some(&score) {
+                    scores.push(score);
+                }
+                class[(pair & 0xffff_ffff) as usize] = (scores.len() - 1) as u32;
+            }
+            WidthGroup::from_distinct(width, scores)
+        })
         .collect();
     max_null_pvalues(&columns, z, &mut groups);
     let n_strands = if params.reverse_complements() { 2 } else { 1 };
     let float_p = params.float_p_values();
-    // One p-value per distinct score of a group, looked up by each of its strands.
+    // One p-value per distinct score of a group, read by each of its strands.
     let group_p: Vec<Vec<f64>> = groups.iter().map(|g| g.p_values(n_strands)).collect();
-    for h in &mut hits {
-        let gi = strands[h.strand].group;
-        let p = groups[gi]
-            .scores()
-            .binary_search(&h.score)
-            .map_or(1.0, |i| group_p[gi][i]);
+    for (h, &c) in hits.iter_mut().zip(&class) {
+        let p = group_p[strands[h.strand].group][c as usize];
         // MEME parity: MEME keeps the p-value in a C float.
         h.p = if float_p { f64::from(p as f32) } else { p };
     }

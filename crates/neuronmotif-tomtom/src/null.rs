@@ -289,6 +289,17 @@ impl WidthGroup {
         }
     }
 
+    /// A group whose `scores` are already distinct and ascending.
+    pub(crate) fn from_distinct(width: usize, scores: Vec<usize>) -> WidthGroup {
+        debug_assert!(scores.windows(2).all(|p| p[0] < p[1]));
+        let n = scores.len();
+        WidthGroup {
+            width,
+            scores,
+            log_cdf: vec![0.0; n],
+        }
+    }
+
     /// Target width.
     pub fn width(&self) -> usize {
         self.width
