@@ -2,10 +2,11 @@
 //!
 //! **Why.** Scoring a query column against the pool in double precision, storing the row,
 //! reading it for the median and again for the bins took about a third of an all-against-all
-//! comparison. Here each row is computed twice, sixteen single-precision lanes at a time, and
-//! never stored: once for its median and extremes ([`row_stats`]), once for its bins
-//! ([`bin_row`]). The arithmetic of the second pass is that of the first, so both see the same
-//! values.
+//! comparison. Here each row is computed in single precision, sixteen lanes at a time, in
+//! pass one for its median and extremes ([`row_stats`]), which keeps it (four bytes per pair,
+//! up to 8 MB; see [`Scratch::keep_rows`]) for pass two, its bins ([`bin_row`]). A row not
+//! kept is computed again in pass two with the same instructions, so both passes see the same
+//! values either way.
 //!
 //! **Why the results are still MEME's.** Let `x` be the double-precision squared distance that
 //! MEME computes and `y` ours. With `S` the largest column sum of the query and the pool
