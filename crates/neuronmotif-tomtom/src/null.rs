@@ -245,25 +245,14 @@ unsafe fn conv_blocks_avx2(
     }
 }
 
-/// `P(X >= x)` from a survival table made by [`Pmf::survival_into`] for a pmf starting at
-/// `lo`, and the table index it read (`None` below or beyond the table).
-#[inline(always)]
-fn survival_slot(surv: &[f64], lo: usize, x: i64) -> (f64, Option<usize>) {
-    let lo = lo as i64;
-    if x <= lo {
-        return (1.0, None);
-    }
-    let k = (x - lo) as usize;
-    match surv.get(k) {
-        Some(&v) => (v.min(1.0), Some(k)),
-        None => (0.0, None),
-    }
-}
-
 /// `P(X >= x)` from a survival table made by [`Pmf::survival_into`] for a pmf starting at `lo`.
 #[cfg(test)]
 fn survival_at(surv: &[f64], lo: usize, x: i64) -> f64 {
-    survival_slot(surv, lo, x).0
+    let lo = lo as i64;
+    if x <= lo {
+        return 1.0;
+    }
+    surv.get((x - lo) as usize).map_or(0.0, |v| v.min(1.0))
 }
 
 /// The targets of one width, and the complete scores (in bins) they reached: the p-values
@@ -399,15 +388,24 @@ fn max_null_pvalues_kernel(columns: &[ColumnPmf], zero_bin: usize, groups: &mut 
                     continue;
                 }
                 let m = m as f64;
-                for (&k, acc) in g.scores.iter().zip(g.log_cdf.iter_mut()) {
-                    let x = k as i64 - shift;
-                    let (sv, slot) = survival_slot(&surv, cur.lo, x);
+                // The scores are ascending, so they fall in three runs: at or below the span's
+                // lowest value (survival 1), inside the survival table, and beyond it
+                // (survival 0, nothing to add). Table slot of score k: k - shift - lo.
+                let first = shift + cur.lo as i64;
+                let below = g.scores.partition_point(|&k| k as i64 <= first);
+                let inside = g.scores[below..]
+                    .partition_point(|&k| ((k as i64 - first) as u64) < surv.len() as u64);
+                let (certain, accs) = g.log_cdf.split_at_mut(below);
+                let scores = &g.scores[below..];
+                let one = m * (-1.0f64).ln_1p();
+                for acc in certain {
+                    *acc += one;
+                }
+                for (&k, acc) in scores[..inside].iter().zip(&mut accs[..inside]) {
+                    let i = (k as i64 - first) as usize;
+                    let sv = surv[i].min(1.0);
                     if sv > 0.0 {
-                        let l = match slot {
-                            Some(i) => memo.ln_1m(i, sv),
-                            None => (-sv).ln_1p(),
-                        };
-                        *acc += m * l;
+                        *acc += m * memo.ln_1m(i, sv);
                     }
                 }
             }
