@@ -118,12 +118,16 @@ pub(crate) struct QueryAnalysis {
 /// the median pass and the binning pass (32 MB of f64); above it they are recomputed.
 const SCORE_CACHE_ENTRIES: usize = 1 << 22;
 
+/// Largest buffer a workspace keeps when it is given back to its database
+/// ([`Workspace::trim`]).
+const KEPT_BYTES: usize = 8 << 20;
+
 /// Scratch buffers of one query's comparison, reused across the queries of a batch (every
 /// element is written before it is read, so reuse changes no result).
 #[derive(Debug, Default)]
 pub(crate) struct Workspace {
-    scores: Vec<f64>,
-    bins: Vec<u16>,
+    pub(crate) scores: Vec<f64>,
+    pub(crate) bins: Vec<u16>,
     scratch: Vec<f64>,
     diag: Vec<i64>,
     ends: align::StrandEnds,
@@ -189,6 +193,22 @@ impl Workspace {
     /// Whether the workspace serves a job of a parallel batch (see `own_strings`).
     pub(crate) fn set_batch(&mut self, batch: bool) {
         self.own_strings = batch;
+    }
+
+    /// Free the buffers that only very wide queries grow past [`KEPT_BYTES`] (the raw scores
+    /// kept between passes, the whole bin matrix), so that a workspace kept for later calls
+    /// holds little more than the pool-sized rows (and the kept single-precision rows, at
+    /// most 8 MB).
+    pub(crate) fn trim(&mut self) {
+        fn free<T>(v: &mut Vec<T>) {
+            if v.capacity() * std::mem::size_of::<T>() > KEPT_BYTES {
+                *v = Vec::new();
+            }
+        }
+        free(&mut self.scores);
+        free(&mut self.bins);
+        free(&mut self.scratch);
+        free(&mut self.diag);
     }
 
     /// The target strings that output rows share: the database's, or (batches) a copy made

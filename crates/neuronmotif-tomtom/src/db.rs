@@ -93,7 +93,9 @@ impl Clone for TargetDb {
 /// dropped. A fresh workspace's first writes to its buffers fault their pages in, which costs
 /// about as much as comparing a JASPAR-sized query; lent ones are warm, and a batch job's
 /// copy of the target strings is kept. The database keeps at most one more than the number
-/// of rayon threads.
+/// of rayon threads, each trimmed of its largest buffers ([`Workspace::trim`]): about the
+/// pool's size in rows plus up to 8 MB of kept single-precision rows each, until the database
+/// is dropped.
 struct Lent<'a> {
     db: &'a TargetDb,
     ws: Option<Workspace>,
@@ -107,8 +109,9 @@ impl Lent<'_> {
 
 impl Drop for Lent<'_> {
     fn drop(&mut self) {
-        if let (Some(ws), Ok(mut spare)) = (self.ws.take(), self.db.spare.lock()) {
+        if let (Some(mut ws), Ok(mut spare)) = (self.ws.take(), self.db.spare.lock()) {
             if spare.len() <= rayon::current_num_threads() {
+                ws.trim();
                 spare.push(ws);
             }
         }
@@ -286,5 +289,70 @@ impl TargetDb {
             )
             .collect();
         all.into_iter().collect()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::TomtomParams;
+    use ndarray::Array2;
+    use neuronmotif_core::Ppm;
+
+    fn motif(id: &str, width: usize, shift: usize) -> TomtomMotif {
+        let probs = Array2::from_shape_fn(
+            (width, 4),
+            |(i, b)| {
+                if (i + shift) % 4 == b {
+                    0.7
+                } else {
+                    0.1
+                }
+            },
+        );
+        TomtomMotif::new(id, Ppm::new(probs).unwrap(), Some(20.0))
+    }
+
+    /// Lent workspaces come back trimmed, at most one more than the threads are kept, and a
+    /// warm workspace gives the same rows as a new one.
+    #[test]
+    fn lent_workspaces_are_kept_trimmed_and_change_nothing() {
+        let targets: Vec<TomtomMotif> = (0..30)
+            .map(|i| motif(&format!("T{i}"), 5 + i % 9, i))
+            .collect();
+        let db = TargetDb::new(targets, &TomtomParams::new().check().unwrap()).unwrap();
+        let query = motif("q", 8, 1);
+        let cold = compare_query(&db, &query, &mut Workspace::default()).unwrap();
+        for _ in 0..3 {
+            assert_eq!(db.compare(&query).unwrap(), cold);
+        }
+        assert_eq!(
+            db.spare.lock().unwrap().len(),
+            1,
+            "one call, one workspace kept"
+        );
+        // Many at once: all but threads + 1 are dropped when given back.
+        let many: Vec<Lent<'_>> = (0..rayon::current_num_threads() + 5)
+            .map(|_| db.lend(true))
+            .collect();
+        drop(many);
+        assert_eq!(
+            db.spare.lock().unwrap().len(),
+            rayon::current_num_threads() + 1
+        );
+        // A big buffer is freed on the way back, a small one kept.
+        {
+            let mut lent = db.lend(false);
+            let ws = lent.workspace();
+            ws.scores = Vec::with_capacity(2 << 20);
+            ws.bins = Vec::with_capacity(1000);
+        }
+        let spare = db.spare.lock().unwrap();
+        let back = spare.last().unwrap();
+        assert_eq!(back.scores.capacity(), 0);
+        assert!(back.bins.capacity() >= 1000);
+        drop(spare);
+        let batch = db.compare_batch(&[query.clone(), query.clone()]).unwrap();
+        assert_eq!(batch, vec![cold.clone(), cold]);
     }
 }
