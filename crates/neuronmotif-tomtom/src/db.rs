@@ -71,7 +71,21 @@ pub struct TargetDb {
     /// The strands in MEME's tie order (all `+` strands by target ID, then all `-` strands).
     strands_by_rank: Vec<u32>,
     /// Scratch buffers of finished calls, lent to the next ones (see [`Lent`]).
-    spare: Mutex<Vec<Workspace>>,
+    spare: Spare,
+}
+
+/// The workspaces a [`TargetDb`] keeps between calls. Its `Debug` gives their number only:
+/// their buffers are scratch, megabytes of it.
+#[derive(Default)]
+struct Spare(Mutex<Vec<Workspace>>);
+
+impl std::fmt::Debug for Spare {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self.0.try_lock() {
+            Ok(spare) => write!(f, "{} spare workspaces", spare.len()),
+            Err(_) => f.write_str("spare workspaces (being lent)"),
+        }
+    }
 }
 
 impl Clone for TargetDb {
@@ -84,7 +98,7 @@ impl Clone for TargetDb {
             columns: self.columns.clone(),
             widths: self.widths.clone(),
             strands_by_rank: self.strands_by_rank.clone(),
-            spare: Mutex::default(),
+            spare: Spare::default(),
         }
     }
 }
@@ -109,7 +123,7 @@ impl Lent<'_> {
 
 impl Drop for Lent<'_> {
     fn drop(&mut self) {
-        if let (Some(mut ws), Ok(mut spare)) = (self.ws.take(), self.db.spare.lock()) {
+        if let (Some(mut ws), Ok(mut spare)) = (self.ws.take(), self.db.spare.0.lock()) {
             if spare.len() <= rayon::current_num_threads() {
                 ws.trim();
                 spare.push(ws);
@@ -193,7 +207,7 @@ impl TargetDb {
             columns,
             widths,
             strands_by_rank,
-            spare: Mutex::default(),
+            spare: Spare::default(),
         })
     }
 
@@ -263,6 +277,7 @@ impl TargetDb {
     fn lend(&self, batch: bool) -> Lent<'_> {
         let mut ws = self
             .spare
+            .0
             .lock()
             .ok()
             .and_then(|mut spare| spare.pop())
@@ -327,7 +342,7 @@ mod tests {
             assert_eq!(db.compare(&query).unwrap(), cold);
         }
         assert_eq!(
-            db.spare.lock().unwrap().len(),
+            db.spare.0.lock().unwrap().len(),
             1,
             "one call, one workspace kept"
         );
@@ -337,7 +352,7 @@ mod tests {
             .collect();
         drop(many);
         assert_eq!(
-            db.spare.lock().unwrap().len(),
+            db.spare.0.lock().unwrap().len(),
             rayon::current_num_threads() + 1
         );
         // A big buffer is freed on the way back, a small one kept.
@@ -347,11 +362,17 @@ mod tests {
             ws.scores = Vec::with_capacity(2 << 20);
             ws.bins = Vec::with_capacity(1000);
         }
-        let spare = db.spare.lock().unwrap();
+        let spare = db.spare.0.lock().unwrap();
         let back = spare.last().unwrap();
         assert_eq!(back.scores.capacity(), 0);
         assert!(back.bins.capacity() >= 1000);
         drop(spare);
+        // Debug names the spare workspaces, not their buffers.
+        let shown = format!("{db:?}");
+        assert!(shown.contains(&format!(
+            "{} spare workspaces",
+            rayon::current_num_threads() + 1
+        )));
         let batch = db.compare_batch(&[query.clone(), query.clone()]).unwrap();
         assert_eq!(batch, vec![cold.clone(), cold]);
     }
