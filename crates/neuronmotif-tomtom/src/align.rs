@@ -303,11 +303,7 @@ mod avx512 {
             _mm512_set1_epi64(tw as i64),
             _mm512_set1_epi64((w + tw) as i64),
         );
-        let (zv, maskv, low16) = (
-            _mm512_set1_epi64(z as i64),
-            _mm512_set1_epi64(MASK),
-            _mm512_set1_epi64(0xffff),
-        );
+        let (zv, maskv) = (_mm512_set1_epi64(z as i64), _mm512_set1_epi64(MASK));
         let mut best = _mm512_set1_epi64(i64::MIN);
         let mut c0 = lo;
         while c0 <= hi {
@@ -338,8 +334,9 @@ mod avx512 {
                     _mm_maskz_loadu_epi16(has_before, prev_col.as_ptr().wrapping_add(c0).cast());
                 (_mm_or_si128(row, col), before)
             };
-            // The running sums wrap; their difference, taken modulo 2^16, is the segment sum.
-            let value = _mm512_and_si512(_mm512_cvtepu16_epi64(_mm_sub_epi16(end, before)), low16);
+            // The running sums wrap; their difference, taken modulo 2^16 and widened without
+            // sign, is the segment sum.
+            let value = _mm512_cvtepu16_epi64(_mm_sub_epi16(end, before));
             let ov = _mm512_min_epi64(
                 _mm512_min_epi64(_mm512_min_epi64(c, wv), twv),
                 _mm512_sub_epi64(sum, c),

@@ -434,7 +434,8 @@ pub(crate) fn analyse(
 /// Where step 5 finds a query column's scores.
 #[derive(Debug, Clone, Copy)]
 enum RowSource {
-    /// Computed again in single precision ([`ed_single::bin_row`]), with this error bound.
+    /// Single precision ([`ed_single::bin_row`]: kept from pass one or computed again), with
+    /// this error bound.
     Single(f64),
     /// Kept from steps 3-4 in `Workspace::scores`, row after row.
     Cached,
@@ -464,25 +465,21 @@ impl RowBinner<'_> {
         hist: &mut [u32],
     ) {
         let n = self.pool.len();
-        let squared = self.dist.raw_is_squared();
-        let row: &[f64] = match self.source {
-            RowSource::Single(e) => {
-                if ed_single::bin_row(self.pool, qc, e, &self.scale, med, out, single, Some(i)) {
-                    scaling::count_bins(out, hist);
-                    return;
-                }
-                let row = sized(scores, n);
-                let _ = self.pool.raw_scores_into(self.dist, qc, 0, row);
-                row
+        if let RowSource::Single(e) = self.source {
+            if ed_single::bin_row(self.pool, qc, i, e, &self.scale, med, out, single) {
+                scaling::count_bins(out, hist);
+                return;
             }
-            RowSource::Cached => &scores[i * n..(i + 1) * n],
-            RowSource::Recomputed => {
-                let row = sized(scores, n);
-                let _ = self.pool.raw_scores_into(self.dist, qc, 0, row);
-                row
-            }
+        }
+        let row: &[f64] = if let RowSource::Cached = self.source {
+            &scores[i * n..(i + 1) * n]
+        } else {
+            // Single rows the margins do not cover, and rows too many to keep.
+            let row = sized(scores, n);
+            let _ = self.pool.raw_scores_into(self.dist, qc, 0, row);
+            row
         };
-        scaling::bin_row(&self.scale, med, row, squared, out, hist);
+        scaling::bin_row(&self.scale, med, row, self.dist.raw_is_squared(), out, hist);
     }
 }
 
@@ -494,11 +491,11 @@ fn single_scaling(
     e: f64,
     scratch: &mut ed_single::Scratch,
 ) -> Option<(Vec<f64>, ScoreScale, usize)> {
-    let keep = scratch.keep_rows(qcols.len(), pool.len());
+    scratch.keep_rows(qcols.len(), pool.len());
     let mut stats: Vec<ed_single::RowStats> = qcols
         .iter()
         .enumerate()
-        .map(|(i, qc)| ed_single::row_stats(pool, qc, e, scratch, keep.then_some(i)))
+        .map(|(i, qc)| ed_single::row_stats(pool, qc, i, e, scratch))
         .collect();
     let scaling = |stats: &[ed_single::RowStats]| {
         let mut small = (f64::INFINITY, f64::INFINITY);
@@ -728,14 +725,6 @@ mod tests {
             (single, analyse(db, q, &mut ws).unwrap(), ran)
         }
 
-        fn skip() -> bool {
-            if !ed_single::available() {
-                eprintln!("notice: no AVX-512 F on this CPU; the single-precision rows are not used here and not tested");
-                return true;
-            }
-            false
-        }
-
         proptest! {
             #![proptest_config(ProptestConfig::with_cases(24))]
 
@@ -750,7 +739,7 @@ mod tests {
                 copy in any::<bool>(),
                 factor in prop_oneof![Just(1.0), Just(30.0), Just(3e3), Just(1e5)],
             ) {
-                if skip() {
+                if ed_single::untested("the single-precision analyses are") {
                     return Ok(());
                 }
                 let (db, q) = case(seed, targets, width, copy);
@@ -764,7 +753,7 @@ mod tests {
         /// agrees on a long query too.
         #[test]
         fn single_precision_rows_are_taken_and_agree_on_long_queries() {
-            if skip() {
+            if ed_single::untested("the single-precision analyses are") {
                 return;
             }
             let mut taken = 0;
@@ -781,7 +770,7 @@ mod tests {
         /// million column pairs): the same analyses, bit for bit.
         #[test]
         fn single_precision_rows_agree_on_jaspar() {
-            if skip() {
+            if ed_single::untested("the single-precision analyses are") {
                 return;
             }
             let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join(

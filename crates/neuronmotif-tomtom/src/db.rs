@@ -104,9 +104,9 @@ impl Clone for TargetDb {
 }
 
 /// A workspace lent by a [`TargetDb`] for one call (or one job of a batch), given back when
-/// dropped. A fresh workspace's first writes to its buffers fault their pages in, which costs
-/// about as much as comparing a JASPAR-sized query; lent ones are warm, and a batch job's
-/// copy of the target strings is kept. The database keeps at most one more than the number
+/// dropped. A fresh workspace's first writes to its buffers fault their pages in (see
+/// `ed_single::Scratch::keep_rows` for what that cost measured); lent ones are warm, and a
+/// batch job's copy of the target strings is kept. The database keeps at most one more than the number
 /// of rayon threads, each trimmed of its largest buffers ([`Workspace::trim`]): about the
 /// pool's size in rows plus up to 8 MB of kept single-precision rows each, until the database
 /// is dropped.

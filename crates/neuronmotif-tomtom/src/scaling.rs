@@ -517,15 +517,16 @@ mod tests {
     use super::*;
 
     proptest::proptest! {
-        /// The interleaved histogram counts what a plain loop counts.
+        /// The interleaved histogram counts what a plain loop counts: bins (at most 255, as
+        /// documented) past the histogram's end are ignored.
         #[test]
         fn count_bins_counts(
-            row in proptest::collection::vec(proptest::prop_oneof![0u16..4, 0u16..300], 0..2000),
+            row in proptest::collection::vec(proptest::prop_oneof![0u16..4, 0u16..256], 0..2000),
             len in proptest::prop_oneof![proptest::strategy::Just(256usize), 1usize..300],
         ) {
             let mut want = vec![3u32; len];
             for &b in &row {
-                if let Some(h) = want.get_mut(usize::from(b as u8)) {
+                if let Some(h) = want.get_mut(usize::from(b)) {
                     *h += 1;
                 }
             }
