@@ -472,17 +472,20 @@ fn tomtom(args: TomtomArgs) -> Result<()> {
         .check()?;
     let db = TargetDb::new(neuronmotif::tomtom::motifs_from_file(&tfile)?, &params)?;
     let queries = neuronmotif::tomtom::motifs_from_file(&qfile)?;
-    let matches: Vec<_> = db.compare_batch(&queries)?.into_iter().flatten().collect();
+    // Compact rows, turned into text rows one at a time as they are written.
+    let found = db.search_batch(&queries)?;
+    let matches = || found.iter().flat_map(|q| q.matches(&db));
     let cmd = std::env::args().collect::<Vec<_>>().join(" ");
     if args.text {
         let stdout = std::io::stdout();
-        neuronmotif::tomtom::tsv::write_tsv(stdout.lock(), matches.iter(), &cmd)?;
+        neuronmotif::tomtom::tsv::write_tsv(stdout.lock(), matches(), &cmd)?;
     } else {
         std::fs::create_dir_all(&args.oc)?;
         let p = args.oc.join("tomtom.tsv");
         let f = std::fs::File::create(&p)?;
-        neuronmotif::tomtom::tsv::write_tsv(std::io::BufWriter::new(f), matches.iter(), &cmd)?;
-        eprintln!("wrote {} ({} matches)", p.display(), matches.len());
+        neuronmotif::tomtom::tsv::write_tsv(std::io::BufWriter::new(f), matches(), &cmd)?;
+        let n: usize = found.iter().map(|q| q.rows.len()).sum();
+        eprintln!("wrote {} ({n} matches)", p.display());
     }
     Ok(())
 }

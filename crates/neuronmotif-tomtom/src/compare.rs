@@ -92,6 +92,76 @@ pub struct TomtomMatch {
     pub orientation: Orientation,
 }
 
+/// One reported match in compact form: a [`TomtomMatch`] whose text fields are left in the
+/// [`TargetDb`] (the target, by its index) and in the [`QueryMatches`] that holds the row
+/// (the query). 40 bytes instead of 120 and no shared strings to count up and down, which is
+/// what an all-against-all comparison spends most of its row-building time on (see
+/// `docs/tomtom.md`, "Speed").
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct MatchRow {
+    /// Index of the target in the [`TargetDb`] (input order); its ID is
+    /// [`TargetDb::target_id`].
+    pub target_index: u32,
+    /// Strand of the target.
+    pub orientation: Orientation,
+    /// Optimal offset, as in [`TomtomMatch::offset`].
+    pub offset: i32,
+    /// Number of aligned columns.
+    pub overlap: u32,
+    /// p-value of the best alignment, as in [`TomtomMatch::p_value`].
+    pub p_value: f64,
+    /// E-value: `p_value * number of targets`.
+    pub e_value: f64,
+    /// q-value (Storey) among all target strands of this query.
+    pub q_value: f64,
+}
+
+/// Every reported match of one query, best first (the order of [`TargetDb::compare`]), as
+/// [`MatchRow`]s: what [`TargetDb::search`] returns. [`QueryMatches::matches`] turns the rows
+/// into [`TomtomMatch`]es one at a time, for writing or filtering without keeping them all.
+#[derive(Debug, Clone, PartialEq)]
+pub struct QueryMatches {
+    /// Query motif ID.
+    pub query_id: Arc<str>,
+    /// Consensus of the pseudocounted query.
+    pub query_consensus: Arc<str>,
+    /// The matches, best first, one per target.
+    pub rows: Vec<MatchRow>,
+}
+
+impl QueryMatches {
+    /// The rows as [`TomtomMatch`]es, with the target strings of `db`, the database that was
+    /// searched.
+    ///
+    /// # Panics
+    /// If `db` has fewer targets than a row's `target_index` (a row of another database).
+    pub fn matches<'a>(&'a self, db: &'a TargetDb) -> impl Iterator<Item = TomtomMatch> + 'a {
+        self.matches_with(db.targets())
+    }
+
+    fn matches_with<'a>(
+        &'a self,
+        targets: &'a [crate::db::TargetInfo],
+    ) -> impl Iterator<Item = TomtomMatch> + 'a {
+        self.rows.iter().map(move |r| {
+            let t = &targets[r.target_index as usize];
+            TomtomMatch {
+                query_id: Arc::clone(&self.query_id),
+                target_id: Arc::clone(&t.id),
+                target_index: r.target_index as usize,
+                offset: i64::from(r.offset),
+                p_value: r.p_value,
+                e_value: r.e_value,
+                q_value: r.q_value,
+                overlap: r.overlap as usize,
+                query_consensus: Arc::clone(&self.query_consensus),
+                target_consensus: Arc::clone(t.consensus_of(r.orientation)),
+                orientation: r.orientation,
+            }
+        })
+    }
+}
+
 /// The best alignment of a query with one target strand, and its p-value.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub(crate) struct StrandHit {
@@ -582,54 +652,56 @@ fn strand_key(p: f64, overlap: usize, tie_rank: usize) -> u128 {
 }
 
 /// Step 11: one row per target (its better strand), while the threshold holds.
-pub(crate) fn compare_query(
+pub(crate) fn search_query(
     db: &TargetDb,
     query: &TomtomMotif,
     ws: &mut Workspace,
-) -> Result<Vec<TomtomMatch>, TomtomError> {
+) -> Result<QueryMatches, TomtomError> {
     let a = analyse(db, query, ws)?;
     let strands = db.strands();
-    let targets = ws.local_targets(db);
-    let n_targets = targets.len() as f64;
+    let n_targets = db.len() as f64;
     let threshold = db.params().threshold();
-    let mut seen = vec![false; targets.len()];
+    let mut seen = vec![false; db.len()];
     let passing = a
         .sorted
         .iter()
         .zip(&a.q_values)
         .take_while(|&(h, &q)| threshold.passes(q, h.p * n_targets))
         .count();
-    let mut out = Vec::with_capacity(passing.min(targets.len()));
-    let query_id: Arc<str> = query.id.as_str().into();
-    for (h, &q) in a.sorted.iter().zip(&a.q_values) {
-        let e = h.p * n_targets;
-        if !threshold.passes(q, e) {
-            break;
-        }
+    let mut rows = Vec::with_capacity(passing.min(db.len()));
+    for (h, &q) in a.sorted.iter().zip(&a.q_values).take(passing) {
         let st = strands[h.strand];
         if std::mem::replace(&mut seen[st.target], true) {
             continue;
         }
-        let t = &targets[st.target];
-        let cons = match st.orientation {
-            crate::Orientation::Forward => &t.consensus[0],
-            crate::Orientation::Reverse => &t.consensus[1],
-        };
-        out.push(TomtomMatch {
-            query_id: Arc::clone(&query_id),
-            target_id: Arc::clone(&t.id),
-            target_index: st.target,
-            offset: h.offset,
-            p_value: h.p,
-            e_value: e,
-            q_value: q,
-            overlap: h.overlap,
-            query_consensus: Arc::clone(&a.query_consensus),
-            target_consensus: Arc::clone(cons),
+        // Offsets and overlaps are bounded by the widths, which `TomtomMotif::validate` keeps
+        // below 2^31; targets are counted in `u32` (`TargetDb::new`).
+        rows.push(MatchRow {
+            target_index: st.target as u32,
             orientation: st.orientation,
+            offset: h.offset as i32,
+            overlap: h.overlap as u32,
+            p_value: h.p,
+            e_value: h.p * n_targets,
+            q_value: q,
         });
     }
-    Ok(out)
+    Ok(QueryMatches {
+        query_id: query.id.as_str().into(),
+        query_consensus: a.query_consensus,
+        rows,
+    })
+}
+
+/// [`search_query`] with the rows as [`TomtomMatch`]es (sharing the workspace's copy of the
+/// target strings in batches).
+pub(crate) fn compare_query(
+    db: &TargetDb,
+    query: &TomtomMotif,
+    ws: &mut Workspace,
+) -> Result<Vec<TomtomMatch>, TomtomError> {
+    let found = search_query(db, query, ws)?;
+    Ok(found.matches_with(ws.local_targets(db)).collect())
 }
 
 #[cfg(test)]
@@ -890,6 +962,13 @@ mod tests {
             let want = a.0.total_cmp(&b.0).then(b.1.cmp(&a.1)).then(a.2.cmp(&b.2));
             proptest::prop_assert_eq!(strand_key(a.0, a.1, a.2).cmp(&strand_key(b.0, b.1, b.2)), want);
         }
+    }
+
+    /// The sizes `MatchRow`'s docs give.
+    #[test]
+    fn compact_rows_are_a_third_of_the_size() {
+        assert_eq!(std::mem::size_of::<MatchRow>(), 40);
+        assert_eq!(std::mem::size_of::<TomtomMatch>(), 120);
     }
 
     #[test]

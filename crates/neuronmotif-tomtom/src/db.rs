@@ -4,7 +4,9 @@ use std::sync::{Arc, Mutex};
 
 use rayon::prelude::*;
 
-use crate::compare::{compare_query, Orientation, TomtomMatch, Workspace};
+use crate::compare::{
+    compare_query, search_query, Orientation, QueryMatches, TomtomMatch, Workspace,
+};
 use crate::distance::ColumnPool;
 use crate::motif::{consensus, reverse_complement_columns};
 use crate::{TomtomError, TomtomMotif, ValidTomtomParams};
@@ -16,6 +18,16 @@ pub(crate) struct TargetInfo {
     pub(crate) width: usize,
     /// Consensus of the pseudocounted forward and reverse-complement matrices.
     pub(crate) consensus: [Arc<str>; 2],
+}
+
+impl TargetInfo {
+    /// The consensus of one strand (the reverse complement's for `-`).
+    pub(crate) fn consensus_of(&self, orientation: Orientation) -> &Arc<str> {
+        match orientation {
+            Orientation::Forward => &self.consensus[0],
+            Orientation::Reverse => &self.consensus[1],
+        }
+    }
 }
 
 /// One strand of one target: where its columns sit in the column pool.
@@ -239,6 +251,25 @@ impl TargetDb {
         self.targets.iter().map(|t| &*t.id)
     }
 
+    /// The ID of target `index` (input order; [`MatchRow::target_index`]).
+    ///
+    /// # Panics
+    /// If `index >= self.len()`.
+    ///
+    /// [`MatchRow::target_index`]: crate::MatchRow::target_index
+    pub fn target_id(&self, index: usize) -> &str {
+        &self.targets[index].id
+    }
+
+    /// The consensus of one strand of target `index`, as [`TomtomMatch::target_consensus`]
+    /// gives it (reverse-complemented for `-`).
+    ///
+    /// # Panics
+    /// If `index >= self.len()`.
+    pub fn target_consensus(&self, index: usize, orientation: Orientation) -> &str {
+        self.targets[index].consensus_of(orientation)
+    }
+
     /// The distinct target widths, ascending.
     pub fn widths(&self) -> &[usize] {
         &self.widths
@@ -273,6 +304,34 @@ impl TargetDb {
         compare_query(self, query, self.lend(false).workspace())
     }
 
+    /// [`TargetDb::compare`] with compact rows: the same matches in the same order, with the
+    /// target named by its index ([`QueryMatches`]). Cheaper to build and to keep when there
+    /// are many rows (a third of the memory, no reference counting).
+    pub fn search(&self, query: &TomtomMotif) -> Result<QueryMatches, TomtomError> {
+        search_query(self, query, self.lend(false).workspace())
+    }
+
+    /// [`TargetDb::search`] for many queries, in parallel over queries like
+    /// [`TargetDb::compare_batch`]: in query order, identical for any number of threads.
+    pub fn search_batch(&self, queries: &[TomtomMotif]) -> Result<Vec<QueryMatches>, TomtomError> {
+        self.batch(queries, false, search_query)
+    }
+
+    /// `each` over `queries` in parallel, one lent workspace per rayon job (`batch` as in
+    /// [`Workspace::set_batch`]); in query order, the first failing query's error.
+    fn batch<T: Send>(
+        &self,
+        queries: &[TomtomMotif],
+        batch: bool,
+        each: fn(&TargetDb, &TomtomMotif, &mut Workspace) -> Result<T, TomtomError>,
+    ) -> Result<Vec<T>, TomtomError> {
+        let all: Vec<Result<T, TomtomError>> = queries
+            .par_iter()
+            .map_init(|| self.lend(batch), |ws, q| each(self, q, ws.workspace()))
+            .collect();
+        all.into_iter().collect()
+    }
+
     /// A spare workspace (or a new one); `batch` as in [`Workspace::set_batch`].
     fn lend(&self, batch: bool) -> Lent<'_> {
         let mut ws = self
@@ -296,14 +355,7 @@ impl TargetDb {
         &self,
         queries: &[TomtomMotif],
     ) -> Result<Vec<Vec<TomtomMatch>>, TomtomError> {
-        let all: Vec<Result<Vec<TomtomMatch>, TomtomError>> = queries
-            .par_iter()
-            .map_init(
-                || self.lend(true),
-                |ws, q| compare_query(self, q, ws.workspace()),
-            )
-            .collect();
-        all.into_iter().collect()
+        self.batch(queries, true, compare_query)
     }
 }
 

@@ -109,7 +109,7 @@ pub mod scaling;
 mod simd;
 pub mod tsv;
 
-pub use compare::{Orientation, TomtomMatch};
+pub use compare::{MatchRow, Orientation, QueryMatches, TomtomMatch};
 pub use db::TargetDb;
 pub use error::TomtomError;
 pub use motif::{file_background, motifs_from_file, TomtomMotif, MEME_NORMALIZE_TOLERANCE};

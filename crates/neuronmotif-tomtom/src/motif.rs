@@ -132,6 +132,7 @@ impl TomtomMotif {
                 id: self.id.clone(),
             });
         }
+        width_fits(&self.id, self.ppm.width())?;
         if let Some(n) = self.nsites {
             if !(n.is_finite() && n >= 0.0) {
                 return Err(TomtomError::BadNsites {
@@ -177,6 +178,22 @@ impl TomtomMotif {
             symmetrize(bg),
         )
     }
+}
+
+/// Widths above this are rejected: offsets and overlaps are reported in 32 bits
+/// ([`crate::MatchRow`]). (A matrix that wide would not fit in memory anyway.)
+const MAX_WIDTH: usize = i32::MAX as usize;
+
+/// [`TomtomMotif::validate`]'s width limit, apart so that it can be tested without such a
+/// matrix.
+fn width_fits(id: &str, width: usize) -> Result<(), TomtomError> {
+    if width > MAX_WIDTH {
+        return Err(TomtomError::BadMatrix {
+            id: id.to_string(),
+            message: format!("{width} positions: at most {MAX_WIDTH} are supported"),
+        });
+    }
+    Ok(())
 }
 
 impl From<&neuronmotif_io::Motif> for TomtomMotif {
@@ -302,6 +319,14 @@ mod tests {
 
     fn motif(rows: ndarray::Array2<f64>, nsites: Option<f64>) -> TomtomMotif {
         TomtomMotif::new("m", Ppm::new(rows).unwrap(), nsites)
+    }
+
+    #[test]
+    fn widths_beyond_32_bit_offsets_are_rejected_by_name() {
+        assert!(width_fits("m", MAX_WIDTH).is_ok());
+        let e = width_fits("wide", MAX_WIDTH + 1).unwrap_err();
+        assert!(matches!(&e, TomtomError::BadMatrix { id, .. } if id == "wide"));
+        assert!(e.to_string().contains("2147483648 positions"), "{e}");
     }
 
     #[test]

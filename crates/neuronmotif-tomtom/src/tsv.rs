@@ -1,6 +1,7 @@
 //! Tomtom's `-text` TSV layout: a writer (so `neuronmotif tomtom` can stand in for
 //! `tomtom -text`) and a reader (for reference tables such as the test fixtures).
 
+use std::borrow::Borrow;
 use std::io::{self, BufRead, Write};
 
 use crate::{Orientation, TomtomError, TomtomMatch};
@@ -63,13 +64,17 @@ fn strip_zeros(s: &str) -> &str {
 /// (as [`crate::TargetDb::compare_batch`] returns them: queries in input order, rows by
 /// ascending p-value), then a blank line and three `#` trailer lines (program and version,
 /// format reference, `command_line`). Numbers use [`format_g`].
-pub fn write_tsv<'a, W: Write>(
+///
+/// The matches may be borrowed or owned, so rows made one at a time from compact results
+/// ([`crate::QueryMatches::matches`]) are written without being kept.
+pub fn write_tsv<W: Write, M: Borrow<TomtomMatch>>(
     mut out: W,
-    matches: impl IntoIterator<Item = &'a TomtomMatch>,
+    matches: impl IntoIterator<Item = M>,
     command_line: &str,
 ) -> io::Result<()> {
     writeln!(out, "{TSV_HEADER}")?;
     for m in matches {
+        let m = m.borrow();
         writeln!(
             out,
             "{}\t{}\t{}\t{}\t{}\t{}\t{}\t{}\t{}\t{}",

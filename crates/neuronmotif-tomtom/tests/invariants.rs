@@ -121,6 +121,40 @@ fn batch_is_deterministic_whatever_the_thread_count() {
             .unwrap();
         let batch = pool.install(|| db.compare_batch(&queries)).unwrap();
         assert_eq!(batch, sequential, "{threads} threads");
+        // Compact rows: the same matches, field by field, through the database's strings.
+        let compact = pool.install(|| db.search_batch(&queries)).unwrap();
+        assert_eq!(compact.len(), queries.len());
+        for (found, rows) in compact.iter().zip(&sequential) {
+            assert_eq!(found.rows.len(), rows.len());
+            for (r, m) in found.rows.iter().zip(rows) {
+                assert_eq!(db.target_id(r.target_index as usize), &*m.target_id);
+                assert_eq!(
+                    db.target_consensus(r.target_index as usize, r.orientation),
+                    &*m.target_consensus
+                );
+                assert_eq!(
+                    (i64::from(r.offset), r.overlap as usize, r.orientation),
+                    (m.offset, m.overlap, m.orientation)
+                );
+                assert_eq!(
+                    [r.p_value, r.e_value, r.q_value].map(f64::to_bits),
+                    [m.p_value, m.e_value, m.q_value].map(f64::to_bits)
+                );
+                assert_eq!(
+                    (&*found.query_id, &*found.query_consensus),
+                    (&*m.query_id, &*m.query_consensus)
+                );
+            }
+            let expanded: Vec<_> = found.matches(&db).collect();
+            assert_eq!(&expanded, rows);
+        }
+        assert_eq!(
+            compact,
+            queries
+                .iter()
+                .map(|q| db.search(q).unwrap())
+                .collect::<Vec<_>>()
+        );
     }
 }
 
