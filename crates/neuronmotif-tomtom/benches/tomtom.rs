@@ -1,6 +1,7 @@
 //! Tomtom throughput on the tasks of `shared/anchors/tomtom-timing.md`: the 60 dev queries
-//! against JASPAR 2024 (879 targets), and all 879 JASPAR motifs against themselves, for `ed`
-//! and `pearson`; plus one 1,000-column query. Parallel over queries (rayon's default pool).
+//! against JASPAR 2024 (879 targets), and all 879 JASPAR motifs against themselves (also with
+//! compact rows, `search_batch`), for `ed` and `pearson`; plus one 1,000-column query.
+//! Parallel over queries (rayon's default pool).
 //! Skips the fixture tasks with a notice when `../shared/fixtures` is absent.
 #![allow(missing_docs, clippy::unwrap_used, clippy::expect_used)]
 
@@ -57,6 +58,12 @@ fn bench_fixture_tasks(c: &mut Criterion) {
             BenchmarkId::new("jaspar879_vs_jaspar2024", d),
             &jaspar,
             |b, q| b.iter(|| db.compare_batch(q).unwrap()),
+        );
+        // The same with compact rows (what `cargo xtask bench-tomtom` times).
+        g.bench_with_input(
+            BenchmarkId::new("jaspar879_vs_jaspar2024_compact", d),
+            &jaspar,
+            |b, q| b.iter(|| db.search_batch(q).unwrap()),
         );
     }
     g.finish();
