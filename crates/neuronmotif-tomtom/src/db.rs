@@ -184,6 +184,7 @@ impl TargetDb {
                 consensus: [consensus(&fwd).into(), consensus(&rc).into()],
             });
         }
+        columns.take_sample(crate::ed_single::SAMPLES);
         if infos.is_empty() {
             return Err(TomtomError::EmptyDatabase);
         }

@@ -42,7 +42,7 @@ use crate::Distance;
 /// Rows shorter than this are selected whole (no sampled bracket).
 const SAMPLED_MIN: usize = 4096;
 /// Evenly spaced values sampled to bracket the median.
-const SAMPLES: usize = 512;
+pub(crate) const SAMPLES: usize = 512;
 /// Half-width of the bracket, in sample ranks (about 2.8 standard deviations of the sample
 /// median's rank).
 const BRACKET: usize = 32;
@@ -348,13 +348,25 @@ fn pivots(pool: &ColumnPool, q: &[f32; 4]) -> (f32, f32) {
         return (f32::NEG_INFINITY, f32::INFINITY);
     }
     let step = n / SAMPLES;
-    let [a, c, g, t] = &pool.p32;
     let mut sample = [0u32; SAMPLES];
-    for (k, s) in sample.iter_mut().enumerate() {
-        let j = k * step;
-        let d = [q[0] - a[j], q[1] - c[j], q[2] - g[j], q[3] - t[j]];
-        let y: f32 = d.iter().map(|v| v * v).sum();
-        *s = y.to_bits();
+    let y = |a: f32, c: f32, g: f32, t: f32| {
+        let d = [q[0] - a, q[1] - c, q[2] - g, q[3] - t];
+        d.iter().map(|v| v * v).sum::<f32>().to_bits()
+    };
+    match &pool.sample32 {
+        // The same columns, kept contiguous by `ColumnPool::take_sample`.
+        ([a, c, g, t], len) if *len == n && a.len() == SAMPLES => {
+            for (k, s) in sample.iter_mut().enumerate() {
+                *s = y(a[k], c[k], g[k], t[k]);
+            }
+        }
+        _ => {
+            let [a, c, g, t] = &pool.p32;
+            for (k, s) in sample.iter_mut().enumerate() {
+                let j = k * step;
+                *s = y(a[j], c[j], g[j], t[j]);
+            }
+        }
     }
     let select = |rank: usize| {
         let mut v = [0u32; SAMPLES + 16];
@@ -970,6 +982,26 @@ mod tests {
             sorted.sort_unstable();
             v.resize(len + 16, 7);
             prop_assert_eq!(kth(&mut v, len, k), sorted[k]);
+        }
+    }
+
+    /// The contiguous sample gives the pivots of the strided one, and a stale sample (taken
+    /// before the pool grew) is not used.
+    #[test]
+    fn pivot_sample_is_the_strided_sample() {
+        // 5,119 columns sample every 9th, 5,120 every 10th: the stale sample differs there.
+        for (seed, n) in [(1, SAMPLED_MIN), (2, 5_119), (3, 17_741)] {
+            let (mut pool, q) = pool_and_query(seed, n, false, false);
+            let q32 = q.p.map(|v| v as f32);
+            let strided = pivots(&pool, &q32);
+            assert!(strided.0.is_finite() && strided.0 < strided.1);
+            pool.take_sample(SAMPLES);
+            assert_eq!(pool.sample32.0[0].len(), SAMPLES);
+            assert_eq!(pivots(&pool, &q32), strided, "n = {n}");
+            pool.push([0.25; 4]);
+            let (mut fresh, _) = pool_and_query(seed, n, false, false);
+            fresh.push([0.25; 4]);
+            assert_eq!(pivots(&pool, &q32), pivots(&fresh, &q32), "n = {n} + 1");
         }
     }
 

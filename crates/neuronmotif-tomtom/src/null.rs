@@ -154,6 +154,22 @@ impl Pmf {
         result.truncate(len);
     }
 
+    /// `out[k] = P(sum >= lo + k)` for `k >= from` only, as the same reverse cumulative sum as
+    /// [`Pmf::survival_into`] (so the same values there); `out` is made at least as long as
+    /// the pmf, and its entries below `from` are left as they were.
+    #[inline(always)]
+    pub fn survival_from(&self, from: usize, out: &mut Vec<f64>) {
+        let n = self.probs.len();
+        if out.len() < n {
+            out.resize(n, 0.0);
+        }
+        let mut acc = 0.0;
+        for (o, &p) in out[from..n].iter_mut().zip(&self.probs[from..]).rev() {
+            acc += p;
+            *o = acc;
+        }
+    }
+
     /// `out[k] = P(sum >= lo + k)`, as a reverse cumulative sum.
     #[inline(always)]
     pub fn survival_into(&self, out: &mut Vec<f64>) {
@@ -366,35 +382,47 @@ fn max_null_pvalues_kernel(columns: &[ColumnPmf], zero_bin: usize, groups: &mut 
     let mut surv = Vec::new();
     let mut scratch = Vec::new();
     let mut memo = LogMemo::new(u32::MAX);
+    // Per group: its multiplicity for the current span and its runs of scores there.
+    let mut runs = vec![(0usize, 0usize, 0usize); groups.len()];
     for s in 0..w {
         let longest = (w - s).min(max_width);
         cur.set_column(&columns[s]);
         for len in 1..=longest {
-            let used = groups
-                .iter()
-                .any(|g| span_multiplicity(w, g.width, s, len) > 0);
-            if used {
-                cur.survival_into(&mut surv);
-            }
             let shift = ((w - len) * zero_bin) as i64;
+            let slots = cur.probs().len();
+            let first = shift + cur.lo as i64;
+            // The scores are ascending, so they fall in three runs: at or below the span's
+            // lowest value (survival 1), inside the survival table, and beyond it (survival
+            // 0, nothing to add). Table slot of score k: k - shift - lo.
+            let mut lowest = None::<usize>;
+            for (g, run) in groups.iter().zip(&mut runs) {
+                let m = span_multiplicity(w, g.width, s, len);
+                if m == 0 {
+                    *run = (0, 0, 0);
+                    continue;
+                }
+                let below = g.scores.partition_point(|&k| k as i64 <= first);
+                let inside = g.scores[below..]
+                    .partition_point(|&k| ((k as i64 - first) as u64) < slots as u64);
+                if inside > 0 {
+                    let slot = (g.scores[below] as i64 - first) as usize;
+                    lowest = Some(lowest.map_or(slot, |l| l.min(slot)));
+                }
+                *run = (m, below, inside);
+            }
+            // The survival table from the top down to the lowest slot read (the same sums,
+            // in the same order, as the whole table has there), and fresh logarithms for it.
+            if let Some(from) = lowest {
+                cur.survival_from(from, &mut surv);
+                memo.next_span(slots);
+            }
             // A span serves every group whose targets align it, often the same scores over
             // and over.
-            if used {
-                memo.next_span(surv.len());
-            }
-            for g in groups.iter_mut() {
-                let m = span_multiplicity(w, g.width, s, len);
-                if m == 0 || !used {
+            for (g, &(m, below, inside)) in groups.iter_mut().zip(&runs) {
+                if m == 0 {
                     continue;
                 }
                 let m = m as f64;
-                // The scores are ascending, so they fall in three runs: at or below the span's
-                // lowest value (survival 1), inside the survival table, and beyond it
-                // (survival 0, nothing to add). Table slot of score k: k - shift - lo.
-                let first = shift + cur.lo as i64;
-                let below = g.scores.partition_point(|&k| k as i64 <= first);
-                let inside = g.scores[below..]
-                    .partition_point(|&k| ((k as i64 - first) as u64) < surv.len() as u64);
                 let (certain, accs) = g.log_cdf.split_at_mut(below);
                 let scores = &g.scores[below..];
                 let one = m * (-1.0f64).ln_1p();
@@ -636,6 +664,30 @@ mod tests {
         t.survival_into(&mut surv);
         let p10 = (1.0f64 / 1_000_000_001.0).powi(10);
         assert_relative_eq!(surv[10], p10, max_relative = 1e-12);
+    }
+
+    /// The partial table has the whole table's bits from `from` up, and leaves the rest.
+    #[test]
+    fn partial_survival_is_the_top_of_the_whole() {
+        let cols = columns(&ROWS);
+        let mut p = Pmf::default();
+        Pmf::from_column(&cols[0]).convolve_into(&cols[1], &mut p);
+        let mut whole = Vec::new();
+        p.survival_into(&mut whole);
+        let n = whole.len();
+        for from in [0, 1, n / 2, n - 1] {
+            let mut part = vec![-7.0; n + 3];
+            p.survival_from(from, &mut part);
+            assert_eq!(part.len(), n + 3);
+            for k in 0..n {
+                let want = if k < from { -7.0 } else { whole[k] };
+                assert_eq!(part[k].to_bits(), want.to_bits(), "from {from}, slot {k}");
+            }
+            let mut grown = Vec::new();
+            p.survival_from(from, &mut grown);
+            assert_eq!(grown.len(), n);
+            assert_eq!(grown[from..], whole[from..]);
+        }
     }
 
     #[test]
