@@ -640,13 +640,19 @@ mod tests {
         }
     }
 
-    #[test]
-    fn survival_is_reverse_cumsum() {
+    /// The pmf of the sum of the first two columns of `ROWS`, and its survival table.
+    fn first_two_columns() -> (Pmf, Vec<f64>) {
         let cols = columns(&ROWS);
         let mut p = Pmf::default();
         Pmf::from_column(&cols[0]).convolve_into(&cols[1], &mut p);
         let mut surv = Vec::new();
         p.survival_into(&mut surv);
+        (p, surv)
+    }
+
+    #[test]
+    fn survival_is_reverse_cumsum() {
+        let (p, mut surv) = first_two_columns();
         let d = dense(&p);
         for x in 0..=d.len() as i64 + 2 {
             let want: f64 = d.iter().skip(x as usize).sum();
@@ -669,11 +675,7 @@ mod tests {
     /// The partial table has the whole table's bits from `from` up, and leaves the rest.
     #[test]
     fn partial_survival_is_the_top_of_the_whole() {
-        let cols = columns(&ROWS);
-        let mut p = Pmf::default();
-        Pmf::from_column(&cols[0]).convolve_into(&cols[1], &mut p);
-        let mut whole = Vec::new();
-        p.survival_into(&mut whole);
+        let (p, whole) = first_two_columns();
         let n = whole.len();
         for from in [0, 1, n / 2, n - 1] {
             let mut part = vec![-7.0; n + 3];
