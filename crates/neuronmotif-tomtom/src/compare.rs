@@ -8,7 +8,7 @@ use crate::db::TargetDb;
 use crate::distance::{ColumnPool, PreparedColumn, ROW_BLOCK};
 use crate::ed_single;
 use crate::motif::consensus;
-use crate::null::{max_null_pvalues, ColumnPmf, WidthGroup};
+use crate::null::{max_null_pvalues_with, ColumnPmf, NullScratch, WidthGroup};
 use crate::qvalue::qvalues;
 use crate::scaling::{self, median_of_row, ScoreScale};
 use crate::{TomtomError, TomtomMotif};
@@ -216,6 +216,17 @@ pub(crate) struct Workspace {
     direct: bool,
     /// Buffers of the single-precision `ed` rows.
     single: ed_single::Scratch,
+    /// Buffers of the null distributions.
+    null: NullScratch,
+    /// Per-query lists of steps 8-9: (score, strand) pairs by width group, a cursor per
+    /// group, each strand's score class, the width groups, and their p-values by class (with
+    /// each group's start).
+    pairs: Vec<u64>,
+    cursor: Vec<usize>,
+    class: Vec<u32>,
+    groups: Vec<WidthGroup>,
+    group_p: Vec<f64>,
+    p_starts: Vec<usize>,
     /// Tests: always take the double-precision rows, to compare the single-precision ones
     /// with them.
     #[cfg(test)]
@@ -444,36 +455,50 @@ pub(crate) fn analyse(
         .ok_or(TomtomError::EmptyDatabase)?;
     // Each group's distinct scores, and which of them each strand reached (its class), from
     // one sort of (score, strand) pairs per group (both below 2^32: a score is at most the
-    // query width times 256 bins, and strands are counted in `u32` tie ranks).
-    let mut per_group: Vec<Vec<u64>> = vec![Vec::new(); db.widths().len()];
+    // query width times 256 bins, and strands are counted in `u32` tie ranks). The pairs are
+    // listed by group (`TargetDb::group_starts`) in one buffer.
+    let starts = db.group_starts();
+    let n_groups = db.widths().len();
+    let pairs = sized(&mut ws.pairs, hits.len());
+    let cursor = &mut ws.cursor;
+    cursor.clear();
+    cursor.extend_from_slice(&starts[..n_groups]);
     for (i, h) in hits.iter().enumerate() {
-        per_group[strands[h.strand].group].push(((h.score as u64) << 32) | i as u64);
+        let g = strands[h.strand].group;
+        pairs[cursor[g]] = ((h.score as u64) << 32) | i as u64;
+        cursor[g] += 1;
     }
-    let mut class = vec![0u32; hits.len()];
-    let mut groups: Vec<WidthGroup> = db
-        .widths()
-        .iter()
-        .zip(per_group)
-        .map(|(&width, mut pairs)| {
-            pairs.sort_unstable();
-            let mut scores: Vec<usize> = Vec::new();
-            for &pair in &pairs {
+    let class = sized(&mut ws.class, hits.len());
+    let groups = &mut ws.groups;
+    groups.truncate(n_groups);
+    groups.resize_with(n_groups, || WidthGroup::from_distinct(0, Vec::new()));
+    for (gi, (g, &width)) in groups.iter_mut().zip(db.widths()).enumerate() {
+        let group_pairs = &mut pairs[starts[gi]..starts[gi + 1]];
+        group_pairs.sort_unstable();
+        g.refill(width, |scores| {
+            for &pair in group_pairs.iter() {
                 let score = (pair >> 32) as usize;
                 if scores.last() != Some(&score) {
                     scores.push(score);
                 }
                 class[(pair & 0xffff_ffff) as usize] = (scores.len() - 1) as u32;
             }
-            WidthGroup::from_distinct(width, scores)
-        })
-        .collect();
-    max_null_pvalues(&columns, z, &mut groups);
+        });
+    }
+    max_null_pvalues_with(&columns, z, groups, &mut ws.null);
     let n_strands = if params.reverse_complements() { 2 } else { 1 };
     let float_p = params.float_p_values();
-    // One p-value per distinct score of a group, read by each of its strands.
-    let group_p: Vec<Vec<f64>> = groups.iter().map(|g| g.p_values(n_strands)).collect();
-    for (h, &c) in hits.iter_mut().zip(&class) {
-        let p = group_p[strands[h.strand].group][c as usize];
+    // One p-value per distinct score of a group, read by each of its strands; group `g`'s
+    // start in `group_p` is `p_starts[g]`.
+    let (group_p, p_starts) = (&mut ws.group_p, &mut ws.p_starts);
+    group_p.clear();
+    p_starts.clear();
+    for g in groups.iter() {
+        p_starts.push(group_p.len());
+        g.push_p_values(n_strands, group_p);
+    }
+    for (h, &c) in hits.iter_mut().zip(class.iter()) {
+        let p = group_p[p_starts[strands[h.strand].group] + c as usize];
         // MEME parity: MEME keeps the p-value in a C float.
         h.p = if float_p { f64::from(p as f32) } else { p };
     }

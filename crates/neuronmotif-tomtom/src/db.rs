@@ -82,6 +82,9 @@ pub struct TargetDb {
     widths: Vec<usize>,
     /// The strands in MEME's tie order (all `+` strands by target ID, then all `-` strands).
     strands_by_rank: Vec<u32>,
+    /// Where each width group's strands start in a list of all strands grouped by width
+    /// (`widths.len() + 1` entries, the last being the number of strands).
+    group_starts: Vec<usize>,
     /// Scratch buffers of finished calls, lent to the next ones (see [`Lent`]).
     spare: Spare,
 }
@@ -110,6 +113,7 @@ impl Clone for TargetDb {
             columns: self.columns.clone(),
             widths: self.widths.clone(),
             strands_by_rank: self.strands_by_rank.clone(),
+            group_starts: self.group_starts.clone(),
             spare: Spare::default(),
         }
     }
@@ -205,6 +209,13 @@ impl TargetDb {
         if strands.len() > u32::MAX as usize {
             return Err(TomtomError::TooManyTargets(n));
         }
+        let mut group_starts = vec![0usize; widths.len() + 1];
+        for s in &strands {
+            group_starts[s.group + 1] += 1;
+        }
+        for g in 0..widths.len() {
+            group_starts[g + 1] += group_starts[g];
+        }
         let mut strands_by_rank = vec![0u32; strands.len()];
         for (i, s) in strands.iter_mut().enumerate() {
             s.tie_rank = match s.orientation {
@@ -220,6 +231,7 @@ impl TargetDb {
             columns,
             widths,
             strands_by_rank,
+            group_starts,
             spare: Spare::default(),
         })
     }
@@ -287,6 +299,12 @@ impl TargetDb {
 
     pub(crate) fn strands(&self) -> &[Strand] {
         &self.strands
+    }
+
+    /// Where each width group's strands start when all strands are listed by group (one
+    /// more entry than groups: the last is the number of strands).
+    pub(crate) fn group_starts(&self) -> &[usize] {
+        &self.group_starts
     }
 
     /// The strand whose [`Strand::tie_rank`] is `rank`.

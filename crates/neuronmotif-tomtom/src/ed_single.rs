@@ -104,8 +104,12 @@ impl Scratch {
         let keep = available() && self.served && rows.saturating_mul(stride) <= KEPT_VALUES;
         self.served = true;
         self.ys_rows = 0;
-        if keep {
+        // Grown only: a shorter query leaves the tail for the next longer one (resizing
+        // down and up again would zero it every time).
+        if keep && self.ys.len() < rows * stride {
             self.ys.resize(rows * stride, 0.0);
+        }
+        if keep {
             self.ys_stride = stride;
             self.ys_rows = rows;
         }

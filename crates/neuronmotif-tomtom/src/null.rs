@@ -305,6 +305,17 @@ impl WidthGroup {
         }
     }
 
+    /// Make this the group of targets of `width` whose distinct scores, ascending, `fill`
+    /// pushes (onto an empty list), keeping the allocations.
+    pub(crate) fn refill(&mut self, width: usize, fill: impl FnOnce(&mut Vec<usize>)) {
+        self.width = width;
+        self.scores.clear();
+        fill(&mut self.scores);
+        debug_assert!(self.scores.windows(2).all(|p| p[0] < p[1]));
+        self.log_cdf.clear();
+        self.log_cdf.resize(self.scores.len(), 0.0);
+    }
+
     /// Target width.
     pub fn width(&self) -> usize {
         self.width
@@ -318,11 +329,19 @@ impl WidthGroup {
     /// `P(max over alignments and strands >= k)` for each score `k` of [`WidthGroup::scores`],
     /// after [`max_null_pvalues`] has run.
     pub fn p_values(&self, strands: u32) -> Vec<f64> {
+        let mut out = Vec::with_capacity(self.scores.len());
+        self.push_p_values(strands, &mut out);
+        out
+    }
+
+    /// [`WidthGroup::p_values`] appended to `out`.
+    pub(crate) fn push_p_values(&self, strands: u32, out: &mut Vec<f64>) {
         let n = f64::from(strands);
-        self.log_cdf
-            .iter()
-            .map(|&l| (-(n * l).exp_m1()).clamp(0.0, 1.0))
-            .collect()
+        out.extend(
+            self.log_cdf
+                .iter()
+                .map(|&l| (-(n * l).exp_m1()).clamp(0.0, 1.0)),
+        );
     }
 
     /// The p-value of one score (binary search in [`WidthGroup::scores`]).
@@ -356,20 +375,48 @@ pub fn span_multiplicity(w: usize, target_width: usize, s: usize, len: usize) ->
 /// score of 0. The accumulated quantity per (group, score) is
 /// `sum over alignments a of ln(1 - S_a(score))`.
 pub fn max_null_pvalues(columns: &[ColumnPmf], zero_bin: usize, groups: &mut [WidthGroup]) {
+    max_null_pvalues_with(columns, zero_bin, groups, &mut NullScratch::default());
+}
+
+/// The buffers of [`max_null_pvalues`], kept between the queries of a workspace (every
+/// element is written before it is read, or, for the logarithm memo, stamped stale).
+#[derive(Debug, Default)]
+pub(crate) struct NullScratch {
+    cur: Pmf,
+    next: Pmf,
+    surv: Vec<f64>,
+    padded: Vec<f64>,
+    memo: LogMemo,
+    runs: Vec<(usize, usize, usize)>,
+}
+
+/// [`max_null_pvalues`] with buffers kept by the caller.
+pub(crate) fn max_null_pvalues_with(
+    columns: &[ColumnPmf],
+    zero_bin: usize,
+    groups: &mut [WidthGroup],
+    scratch: &mut NullScratch,
+) {
     crate::simd::dispatch!(
         max_null_pvalues_avx2,
         max_null_pvalues_kernel,
         columns,
         zero_bin,
-        groups
+        groups,
+        scratch
     )
 }
 
 crate::simd::avx2_twin!(fn max_null_pvalues_avx2 = max_null_pvalues_kernel;
-    (columns: &[ColumnPmf], zero_bin: usize, groups: &mut [WidthGroup]));
+    (columns: &[ColumnPmf], zero_bin: usize, groups: &mut [WidthGroup], scratch: &mut NullScratch));
 
 #[inline(always)]
-fn max_null_pvalues_kernel(columns: &[ColumnPmf], zero_bin: usize, groups: &mut [WidthGroup]) {
+fn max_null_pvalues_kernel(
+    columns: &[ColumnPmf],
+    zero_bin: usize,
+    groups: &mut [WidthGroup],
+    scratch: &mut NullScratch,
+) {
     let w = columns.len();
     let Some(max_width) = groups.iter().map(|g| g.width).max() else {
         return;
@@ -377,13 +424,17 @@ fn max_null_pvalues_kernel(columns: &[ColumnPmf], zero_bin: usize, groups: &mut 
     for g in groups.iter_mut() {
         g.log_cdf.iter_mut().for_each(|v| *v = 0.0);
     }
-    let mut cur = Pmf::default();
-    let mut next = Pmf::default();
-    let mut surv = Vec::new();
-    let mut scratch = Vec::new();
-    let mut memo = LogMemo::new(u32::MAX);
+    let NullScratch {
+        cur,
+        next,
+        surv,
+        padded: scratch,
+        memo,
+        runs,
+    } = scratch;
     // Per group: its multiplicity for the current span and its runs of scores there.
-    let mut runs = vec![(0usize, 0usize, 0usize); groups.len()];
+    runs.clear();
+    runs.resize(groups.len(), (0, 0, 0));
     for s in 0..w {
         let longest = (w - s).min(max_width);
         cur.set_column(&columns[s]);
@@ -395,7 +446,7 @@ fn max_null_pvalues_kernel(columns: &[ColumnPmf], zero_bin: usize, groups: &mut 
             // lowest value (survival 1), inside the survival table, and beyond it (survival
             // 0, nothing to add). Table slot of score k: k - shift - lo.
             let mut lowest = None::<usize>;
-            for (g, run) in groups.iter().zip(&mut runs) {
+            for (g, run) in groups.iter().zip(runs.iter_mut()) {
                 let m = span_multiplicity(w, g.width, s, len);
                 if m == 0 {
                     *run = (0, 0, 0);
@@ -413,12 +464,12 @@ fn max_null_pvalues_kernel(columns: &[ColumnPmf], zero_bin: usize, groups: &mut 
             // The survival table from the top down to the lowest slot read (the same sums,
             // in the same order, as the whole table has there), and fresh logarithms for it.
             if let Some(from) = lowest {
-                cur.survival_from(from, &mut surv);
+                cur.survival_from(from, surv);
                 memo.next_span(slots);
             }
             // A span serves every group whose targets align it, often the same scores over
             // and over.
-            for (g, &(m, below, inside)) in groups.iter_mut().zip(&runs) {
+            for (g, &(m, below, inside)) in groups.iter_mut().zip(runs.iter()) {
                 if m == 0 {
                     continue;
                 }
@@ -438,8 +489,8 @@ fn max_null_pvalues_kernel(columns: &[ColumnPmf], zero_bin: usize, groups: &mut 
                 }
             }
             if len < longest {
-                cur.convolve_with(&columns[s + len], &mut next, &mut scratch);
-                std::mem::swap(&mut cur, &mut next);
+                cur.convolve_with(&columns[s + len], next, scratch);
+                std::mem::swap(cur, next);
             }
         }
     }
@@ -455,6 +506,14 @@ struct LogMemo {
     stamps: Vec<u32>,
     stamp: u32,
     limit: u32,
+}
+
+impl Default for LogMemo {
+    /// A memo whose stamps run across every span of every query it serves (a slot from an
+    /// earlier query has an older stamp, so it is stale).
+    fn default() -> LogMemo {
+        LogMemo::new(u32::MAX)
+    }
 }
 
 impl LogMemo {
