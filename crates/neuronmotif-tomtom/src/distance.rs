@@ -97,6 +97,8 @@ pub(crate) struct ColumnPool {
     /// and the pool length they were taken at: contiguous, so the sampled distances that
     /// bracket a row's median are one short loop instead of loads from scattered cache lines.
     pub(crate) sample32: ([Vec<f32>; 4], usize),
+    /// `p32` again, each array starting on a cache line (made with the sample).
+    pub(crate) p32_lines: [crate::simd::AlignedF32; 4],
 }
 
 impl ColumnPool {
@@ -125,6 +127,10 @@ impl ColumnPool {
         }
         let pick = |v: &Vec<f32>| (0..count).map(|k| v[k * step]).collect();
         self.sample32 = (self.p32.each_ref().map(pick), self.len());
+        self.p32_lines = self
+            .p32
+            .each_ref()
+            .map(|v| crate::simd::AlignedF32::from_slice(v));
     }
 
     /// The squared distance of query column `q` to pool column `j`, with the operations of

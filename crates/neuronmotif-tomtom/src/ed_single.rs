@@ -76,7 +76,7 @@ pub(crate) struct Scratch {
     near: Vec<u32>,
     row: Vec<f64>,
     /// Pass one's values of the current query's rows, for pass two ([`Scratch::keep_rows`]).
-    ys: Vec<f32>,
+    ys: crate::simd::AlignedF32,
     /// How many rows `ys` holds (0: pass two computes its values again), and their stride.
     ys_rows: usize,
     ys_stride: usize,
@@ -100,14 +100,15 @@ impl Scratch {
     /// memory; `docs/benchmarks.md`), so the buffer only pays when it is reused (batches, and
     /// the workspaces a [`crate::TargetDb`] keeps between calls).
     pub(crate) fn keep_rows(&mut self, rows: usize, n: usize) -> bool {
-        let stride = n + 16;
+        // Rows start on cache lines.
+        let stride = (n + 16).next_multiple_of(16);
         let keep = available() && self.served && rows.saturating_mul(stride) <= KEPT_VALUES;
         self.served = true;
         self.ys_rows = 0;
         // Grown only: a shorter query leaves the tail for the next longer one (resizing
         // down and up again would zero it every time).
         if keep && self.ys.len() < rows * stride {
-            self.ys.resize(rows * stride, 0.0);
+            self.ys.resize(rows * stride);
         }
         if keep {
             self.ys_stride = stride;
@@ -201,7 +202,7 @@ pub(crate) fn row_stats(
     #[cfg(target_arch = "x86_64")]
     // SAFETY: `available()` (checked by `error_bound`, the caller's gate) means AVX-512 F.
     let scan = unsafe {
-        let store = s.kept_row(i).map(|r| &mut s.ys[r]);
+        let store = s.kept_row(i).map(|r| &mut s.ys.as_mut_slice()[r]);
         avx512::scan(pool, q32, lo_p, hi_p, &mut s.cand_y, &mut s.cand_j, store)
     };
     #[cfg(not(target_arch = "x86_64"))]
@@ -440,7 +441,7 @@ pub(crate) fn bin_row(
     #[cfg(target_arch = "x86_64")]
     // SAFETY: callers reach here only after `error_bound` found AVX-512 F.
     let near = unsafe {
-        let stored = s.kept_row(i).map(|r| &s.ys[r]);
+        let stored = s.kept_row(i).map(|r| &s.ys.as_slice()[r]);
         avx512::bins(pool, &k, stored, &mut out[..n], &mut s.near)
     };
     #[cfg(not(target_arch = "x86_64"))]
@@ -498,6 +499,10 @@ mod avx512 {
     }
 
     fn arrays(pool: &ColumnPool) -> [&[f32]; 4] {
+        if pool.p32_lines[0].len() == pool.len() {
+            let [a, c, g, t] = &pool.p32_lines;
+            return [a.as_slice(), c.as_slice(), g.as_slice(), t.as_slice()];
+        }
         let [a, c, g, t] = &pool.p32;
         [a, c, g, t]
     }

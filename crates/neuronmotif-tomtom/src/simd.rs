@@ -6,6 +6,8 @@
 //! and [`dispatch!`] calls that copy when the CPU has AVX2. AVX2 adds no fused multiply-add
 //! (FMA is a separate feature, not enabled here) and the compiler never reassociates
 //! floating-point operations, so both copies compute bit-identical results.
+//!
+//! [`AlignedF32`] is the cache-line-aligned float buffer of the AVX-512 single-precision rows.
 
 /// Declare `fn $name(args) -> ret` as the AVX2 build of kernel `$kernel` (x86-64 only).
 macro_rules! avx2_twin {
@@ -40,6 +42,53 @@ macro_rules! dispatch {
 
 pub(crate) use {avx2_twin, dispatch};
 
+/// Sixteen floats on one 64-byte cache line.
+#[derive(Debug, Clone, Copy, Default, PartialEq)]
+#[repr(C, align(64))]
+pub(crate) struct Line([f32; 16]);
+
+/// A float buffer that starts on a cache line, so that the 16-lane loads and stores of the
+/// single-precision rows at multiples of 16 never straddle two lines.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub(crate) struct AlignedF32 {
+    lines: Vec<Line>,
+    len: usize,
+}
+
+impl AlignedF32 {
+    pub(crate) fn from_slice(v: &[f32]) -> AlignedF32 {
+        let mut a = AlignedF32::default();
+        a.resize(v.len());
+        a.as_mut_slice().copy_from_slice(v);
+        a
+    }
+
+    /// `len` floats. Memory is never given back: growing again within it shows the values
+    /// it held; beyond it, new floats are 0.
+    pub(crate) fn resize(&mut self, len: usize) {
+        let lines = len.div_ceil(16);
+        if self.lines.len() < lines {
+            self.lines.resize(lines, Line::default());
+        }
+        self.len = len;
+    }
+
+    pub(crate) fn len(&self) -> usize {
+        self.len
+    }
+
+    pub(crate) fn as_slice(&self) -> &[f32] {
+        // SAFETY: `Line` is `repr(C)` over `[f32; 16]` (64 bytes, no padding), so the lines
+        // are `16 * lines.len()` contiguous initialised floats, and `len` is at most that.
+        unsafe { std::slice::from_raw_parts(self.lines.as_ptr().cast(), self.len) }
+    }
+
+    pub(crate) fn as_mut_slice(&mut self) -> &mut [f32] {
+        // SAFETY: as in `as_slice`, borrowed mutably.
+        unsafe { std::slice::from_raw_parts_mut(self.lines.as_mut_ptr().cast(), self.len) }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     #[inline(always)]
@@ -48,6 +97,23 @@ mod tests {
     }
 
     avx2_twin!(fn half_sum_avx2 = half_sum; (v: &[f64]) -> f64);
+
+    #[test]
+    fn aligned_buffers_start_on_a_line_and_keep_their_values() {
+        let v: Vec<f32> = (0..37).map(|i| i as f32 * 0.5).collect();
+        let mut a = super::AlignedF32::from_slice(&v);
+        assert_eq!(a.as_slice(), &v[..]);
+        assert_eq!(a.as_slice().as_ptr() as usize % 64, 0);
+        a.resize(5);
+        assert_eq!(a.as_slice(), &v[..5]);
+        // Growing again inside the old lines shows what they held; past them, zeros.
+        a.resize(40);
+        assert_eq!(&a.as_slice()[..37], &v[..]);
+        assert_eq!(&a.as_slice()[37..], &[0.0; 3]);
+        a.as_mut_slice()[39] = 7.0;
+        assert_eq!(a.as_slice()[39], 7.0);
+        assert_eq!(a.as_slice().as_ptr() as usize % 64, 0);
+    }
 
     #[test]
     fn both_builds_agree_bitwise() {
