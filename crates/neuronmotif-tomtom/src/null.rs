@@ -446,6 +446,9 @@ fn max_null_pvalues_kernel(
             // lowest value (survival 1), inside the survival table, and beyond it (survival
             // 0, nothing to add). Table slot of score k: k - shift - lo.
             let mut lowest = None::<usize>;
+            // Groups that read the table (a group's scores are distinct, so a table read by
+            // one group is read once per slot: no use for the memo).
+            let mut readers = 0;
             for (g, run) in groups.iter().zip(runs.iter_mut()) {
                 let m = span_multiplicity(w, g.width, s, len);
                 if m == 0 {
@@ -458,6 +461,7 @@ fn max_null_pvalues_kernel(
                 if inside > 0 {
                     let slot = (g.scores[below] as i64 - first) as usize;
                     lowest = Some(lowest.map_or(slot, |l| l.min(slot)));
+                    readers += 1;
                 }
                 *run = (m, below, inside);
             }
@@ -465,7 +469,9 @@ fn max_null_pvalues_kernel(
             // in the same order, as the whole table has there), and fresh logarithms for it.
             if let Some(from) = lowest {
                 cur.survival_from(from, surv);
-                memo.next_span(slots);
+                if readers > 1 {
+                    memo.next_span(slots);
+                }
             }
             // A span serves every group whose targets align it, often the same scores over
             // and over.
@@ -480,11 +486,21 @@ fn max_null_pvalues_kernel(
                 for acc in certain {
                     *acc += one;
                 }
-                for (&k, acc) in scores[..inside].iter().zip(&mut accs[..inside]) {
-                    let i = (k as i64 - first) as usize;
-                    let sv = surv[i].min(1.0);
-                    if sv > 0.0 {
-                        *acc += m * memo.ln_1m(i, sv);
+                let reads = scores[..inside].iter().zip(&mut accs[..inside]);
+                if readers > 1 {
+                    for (&k, acc) in reads {
+                        let i = (k as i64 - first) as usize;
+                        let sv = surv[i].min(1.0);
+                        if sv > 0.0 {
+                            *acc += m * memo.ln_1m(i, sv);
+                        }
+                    }
+                } else {
+                    for (&k, acc) in reads {
+                        let sv = surv[(k as i64 - first) as usize].min(1.0);
+                        if sv > 0.0 {
+                            *acc += m * (-sv).ln_1p();
+                        }
                     }
                 }
             }
