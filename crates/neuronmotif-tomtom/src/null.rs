@@ -120,6 +120,20 @@ impl Pmf {
     /// [`Pmf::convolve_into`] with a caller-kept scratch buffer (no allocation once warm).
     #[inline(always)]
     pub fn convolve_with(&self, c: &ColumnPmf, out: &mut Pmf, scratch: &mut Vec<f64>) {
+        self.convolve_from(c, out, scratch, 0);
+    }
+
+    /// [`Pmf::convolve_with`] for the entries from `from` up only: the blocks of outputs
+    /// wholly below `from` are set to 0 instead of summed (the others are the same sums),
+    /// for a last span whose survival table is read from `from` up.
+    #[inline(always)]
+    pub(crate) fn convolve_from(
+        &self,
+        c: &ColumnPmf,
+        out: &mut Pmf,
+        scratch: &mut Vec<f64>,
+        from: usize,
+    ) {
         let (a, b, terms) = (&self.probs, &c.probs, &c.terms);
         out.lo = self.lo + c.lo;
         let len = a.len() + b.len() - 1;
@@ -127,6 +141,7 @@ impl Pmf {
         // out[k] = sum_v b[v] * padded[k + b.len() - 1 - v].
         let pad = b.len() - 1;
         let blocks = len.div_ceil(CONV_BLOCK);
+        let skip = (from / CONV_BLOCK).min(blocks);
         let padded_len = blocks * CONV_BLOCK + pad;
         let padded = scratch;
         padded.clear();
@@ -142,7 +157,7 @@ impl Pmf {
                 result.reserve(blocks * CONV_BLOCK);
                 let spare = &mut result.spare_capacity_mut()[..blocks * CONV_BLOCK];
                 // SAFETY: the CPU has AVX2 (checked just above).
-                unsafe { conv_blocks_avx2(terms, padded, pad, a.len(), spare) };
+                unsafe { conv_blocks_avx2(terms, padded, pad, a.len(), skip, spare) };
                 // SAFETY: conv_blocks_avx2 stored all blocks * CONV_BLOCK values of `spare`.
                 unsafe { result.set_len(blocks * CONV_BLOCK) };
                 result.truncate(len);
@@ -150,7 +165,7 @@ impl Pmf {
             }
         }
         result.resize(blocks * CONV_BLOCK, 0.0);
-        conv_blocks(terms, padded, pad, a.len(), result);
+        conv_blocks(terms, padded, pad, a.len(), skip, result);
         result.truncate(len);
     }
 
@@ -205,9 +220,17 @@ fn block_terms(terms: &[(usize, f64)], k0: usize, a_len: usize) -> &[(usize, f64
 
 /// The blocks of [`Pmf::convolve_with`]: `out[k] = sum_v b[v] * padded[k + pad - v]` over
 /// the non-zero terms `(v, b[v])`, each block of [`CONV_BLOCK`] outputs summed over `v` in
-/// ascending order; `padded` holds `pad` zeros, the `a_len` values of `a`, then zeros.
-fn conv_blocks(terms: &[(usize, f64)], padded: &[f64], pad: usize, a_len: usize, out: &mut [f64]) {
-    for (i, block) in out.chunks_exact_mut(CONV_BLOCK).enumerate() {
+/// ascending order; `padded` holds `pad` zeros, the `a_len` values of `a`, then zeros. The
+/// first `skip` blocks are left as they are (zeroed by the caller).
+fn conv_blocks(
+    terms: &[(usize, f64)],
+    padded: &[f64],
+    pad: usize,
+    a_len: usize,
+    skip: usize,
+    out: &mut [f64],
+) {
+    for (i, block) in out.chunks_exact_mut(CONV_BLOCK).enumerate().skip(skip) {
         let k0 = i * CONV_BLOCK;
         for &(v, bv) in block_terms(terms, k0, a_len) {
             let src = &padded[k0 + pad - v..k0 + pad - v + CONV_BLOCK];
@@ -221,7 +244,8 @@ fn conv_blocks(terms: &[(usize, f64)], padded: &[f64], pad: usize, a_len: usize,
 /// [`conv_blocks`] with the block's sums held in eight AVX2 registers (the compiler keeps a
 /// block array in memory and reloads it at every term; eight independent sums, rather than
 /// four, keep both add pipes busy despite the add's latency). Same operations, same order.
-/// Every element of `out` (a whole number of blocks) is written.
+/// Every element of `out` (a whole number of blocks) is written: the first `skip` blocks
+/// with zeros.
 #[cfg(target_arch = "x86_64")]
 #[target_feature(enable = "avx2")]
 unsafe fn conv_blocks_avx2(
@@ -229,6 +253,7 @@ unsafe fn conv_blocks_avx2(
     padded: &[f64],
     pad: usize,
     a_len: usize,
+    skip: usize,
     out: &mut [std::mem::MaybeUninit<f64>],
 ) {
     use std::arch::x86_64::*;
@@ -241,7 +266,12 @@ unsafe fn conv_blocks_avx2(
     for (i, block) in out.chunks_exact_mut(CONV_BLOCK).enumerate() {
         let k0 = i * CONV_BLOCK;
         let mut acc = [_mm256_setzero_pd(); CONV_BLOCK / 4];
-        for &(v, bv) in block_terms(terms, k0, a_len) {
+        let terms = if i < skip {
+            &[][..]
+        } else {
+            block_terms(terms, k0, a_len)
+        };
+        for &(v, bv) in terms {
             let m = _mm256_set1_pd(bv);
             // SAFETY: k0 + pad - v + CONV_BLOCK <= out.len() + pad <= padded.len() (asserted), and
             // v <= pad.
@@ -437,11 +467,17 @@ fn max_null_pvalues_kernel(
     runs.resize(groups.len(), (0, 0, 0));
     for s in 0..w {
         let longest = (w - s).min(max_width);
-        cur.set_column(&columns[s]);
         for len in 1..=longest {
             let shift = ((w - len) * zero_bin) as i64;
-            let slots = cur.probs().len();
-            let first = shift + cur.lo as i64;
+            // The span's pmf starts at `lo` and has `slots` entries: known before it is
+            // computed (its first column's, or the previous span's and the new column's).
+            let c = &columns[s + len - 1];
+            let (lo, slots) = if len == 1 {
+                (c.lo, c.probs.len())
+            } else {
+                (cur.lo + c.lo, cur.probs.len() + c.probs.len() - 1)
+            };
+            let first = shift + lo as i64;
             // The scores are ascending, so they fall in three runs: at or below the span's
             // lowest value (survival 1), inside the survival table, and beyond it (survival
             // 0, nothing to add). Table slot of score k: k - shift - lo.
@@ -465,6 +501,20 @@ fn max_null_pvalues_kernel(
                 }
                 *run = (m, below, inside);
             }
+            // The span's pmf. The last span from `s` extends no other, so its entries below
+            // the lowest slot read are not needed.
+            if len == 1 {
+                cur.set_column(c);
+            } else {
+                let from = if len == longest {
+                    lowest.unwrap_or(slots)
+                } else {
+                    0
+                };
+                cur.convolve_from(c, next, scratch, from);
+                std::mem::swap(cur, next);
+            }
+            debug_assert_eq!((cur.lo, cur.probs.len()), (lo, slots));
             // The survival table from the top down to the lowest slot read (the same sums,
             // in the same order, as the whole table has there), and fresh logarithms for it.
             if let Some(from) = lowest {
@@ -503,10 +553,6 @@ fn max_null_pvalues_kernel(
                         }
                     }
                 }
-            }
-            if len < longest {
-                cur.convolve_with(&columns[s + len], next, scratch);
-                std::mem::swap(cur, next);
             }
         }
     }
@@ -690,11 +736,6 @@ mod tests {
             let mut padded = vec![0.0; pad];
             padded.extend_from_slice(&a);
             padded.resize(blocks * CONV_BLOCK + pad, 0.0);
-            let mut slow = vec![0.0; blocks * CONV_BLOCK];
-            conv_blocks(&c.terms, &padded, pad, la, &mut slow);
-            let mut fast = vec![std::mem::MaybeUninit::new(f64::NAN); blocks * CONV_BLOCK];
-            // SAFETY: AVX2 is available (checked above).
-            unsafe { conv_blocks_avx2(&c.terms, &padded, pad, la, &mut fast) };
             // The reference: every term added to every output, zeros included, in ascending v.
             let naive: Vec<f64> = (0..blocks * CONV_BLOCK)
                 .map(|k| {
@@ -706,11 +747,21 @@ mod tests {
                     sum
                 })
                 .collect();
-            for (k, ((f, s), n)) in fast.iter().zip(&slow).zip(&naive).enumerate() {
-                // SAFETY: initialised above (and overwritten by the kernel).
-                let f = unsafe { f.assume_init() };
-                assert_eq!(s.to_bits(), n.to_bits(), "portable: la {la} lb {lb} k {k}");
-                assert_eq!(f.to_bits(), n.to_bits(), "AVX2: la {la} lb {lb} k {k}");
+            // Skipped blocks are zeros; the others are the full sums.
+            for skip in [0, 1, blocks / 2, blocks] {
+                let mut slow = vec![0.0; blocks * CONV_BLOCK];
+                conv_blocks(&c.terms, &padded, pad, la, skip, &mut slow);
+                let mut fast = vec![std::mem::MaybeUninit::new(f64::NAN); blocks * CONV_BLOCK];
+                // SAFETY: AVX2 is available (checked above).
+                unsafe { conv_blocks_avx2(&c.terms, &padded, pad, la, skip, &mut fast) };
+                for (k, ((f, s), &n)) in fast.iter().zip(&slow).zip(&naive).enumerate() {
+                    // SAFETY: initialised above (and overwritten by the kernel).
+                    let f = unsafe { f.assume_init() };
+                    let n = if k < skip * CONV_BLOCK { 0.0 } else { n };
+                    let at = format!("la {la} lb {lb} skip {skip} k {k}");
+                    assert_eq!(s.to_bits(), n.to_bits(), "portable: {at}");
+                    assert_eq!(f.to_bits(), n.to_bits(), "AVX2: {at}");
+                }
             }
         }
     }
