@@ -491,9 +491,17 @@ fn max_null_pvalues_kernel(
                     *run = (0, 0, 0);
                     continue;
                 }
-                let below = g.scores.partition_point(|&k| k as i64 <= first);
-                let inside = g.scores[below..]
-                    .partition_point(|&k| ((k as i64 - first) as u64) < slots as u64);
+                // (Usually the table starts below every score, or reaches past them all:
+                // tested first.)
+                let below = match g.scores.first() {
+                    Some(&k) if k as i64 > first => 0,
+                    _ => g.scores.partition_point(|&k| k as i64 <= first),
+                };
+                let in_table = |&k: &usize| ((k as i64 - first) as u64) < slots as u64;
+                let inside = match g.scores.last() {
+                    Some(k) if below < g.scores.len() && in_table(k) => g.scores.len() - below,
+                    _ => g.scores[below..].partition_point(in_table),
+                };
                 if inside > 0 {
                     let slot = (g.scores[below] as i64 - first) as usize;
                     lowest = Some(lowest.map_or(slot, |l| l.min(slot)));
