@@ -326,6 +326,32 @@ impl TargetDb {
     /// [`TargetDb::compare`] with compact rows: the same matches in the same order, with the
     /// target named by its index ([`QueryMatches`]). Cheaper to build and to keep when there
     /// are many rows (a third of the memory, no reference counting).
+    ///
+    /// ```
+    /// use ndarray::array;
+    /// use neuronmotif_core::Ppm;
+    /// use neuronmotif_tomtom::{Orientation, TargetDb, TomtomMotif, TomtomParams};
+    ///
+    /// let gata = Ppm::new(array![
+    ///     [0.0, 0.0, 1.0, 0.0], [1.0, 0.0, 0.0, 0.0], [0.0, 0.0, 0.0, 1.0], [1.0, 0.0, 0.0, 0.0],
+    /// ]).unwrap(); // GATA
+    /// let ccaat = Ppm::new(array![
+    ///     [0.0, 1.0, 0.0, 0.0], [0.0, 1.0, 0.0, 0.0], [1.0, 0.0, 0.0, 0.0], [1.0, 0.0, 0.0, 0.0],
+    ///     [0.0, 0.0, 0.0, 1.0],
+    /// ]).unwrap(); // CCAAT
+    /// let db = TargetDb::new(
+    ///     vec![TomtomMotif::new("CCAAT", ccaat, Some(20.0)), TomtomMotif::new("GATA", gata.clone(), Some(20.0))],
+    ///     &TomtomParams::new().check().unwrap(),
+    /// ).unwrap();
+    /// let found = db.search(&TomtomMotif::new("q", gata, Some(20.0))).unwrap();
+    /// let best = &found.rows[0];
+    /// assert_eq!(db.target_id(best.target_index as usize), "GATA");
+    /// assert_eq!((best.offset, best.orientation), (0, Orientation::Forward));
+    /// assert_eq!(db.target_consensus(best.target_index as usize, best.orientation), "GATA");
+    /// // The same rows with their strings, as `compare` gives them.
+    /// let rows: Vec<_> = found.matches(&db).collect();
+    /// assert_eq!(&*rows[0].target_id, "GATA");
+    /// ```
     pub fn search(&self, query: &TomtomMotif) -> Result<QueryMatches, TomtomError> {
         search_query(self, query, self.lend(false).workspace())
     }
