@@ -9,7 +9,7 @@ use crate::distance::{ColumnPool, PreparedColumn, ROW_BLOCK};
 use crate::ed_single;
 use crate::motif::consensus;
 use crate::null::{max_null_pvalues_with, ColumnPmf, NullScratch, WidthGroup};
-use crate::qvalue::qvalues;
+use crate::qvalue::qvalues_into;
 use crate::scaling::{self, median_of_row, ScoreScale};
 use crate::{TomtomError, TomtomMotif};
 
@@ -230,6 +230,12 @@ pub(crate) struct Workspace {
     /// The strands' tie ranks in MEME's order, and their p keys by tie rank.
     order: Vec<u64>,
     order_p: Vec<u64>,
+    /// The strands' hits, in strand order and in MEME's order (lent to the query's analysis
+    /// and given back), the p-values in that order, and their q-values (likewise lent).
+    hits: Vec<StrandHit>,
+    sorted: Vec<StrandHit>,
+    p_sorted: Vec<f64>,
+    q_values: Vec<f64>,
     /// Tests: always take the double-precision rows, to compare the single-precision ones
     /// with them.
     #[cfg(test)]
@@ -430,7 +436,10 @@ pub(crate) fn analyse(
     // Step 7: the best alignment of every target strand.
     let simd = align::simd_available();
     let diag = &mut ws.diag;
-    let mut hits = Vec::with_capacity(strands.len());
+    // The per-strand lists below reuse the workspace's buffers: new ones every query would
+    // fault their pages in again each time the allocator gives memory back.
+    let mut hits = std::mem::take(&mut ws.hits);
+    hits.clear();
     for (si, st) in strands.iter().enumerate() {
         let range = align::configurations(w, st.width, params.internal(), params.min_overlap());
         let (score, offset, overlap) = if running {
@@ -516,14 +525,21 @@ pub(crate) fn analyse(
         |h| strands[h.strand].tie_rank,
         (&mut ws.order, &mut ws.order_p),
     );
-    let hits: Vec<StrandHit> = order
-        .iter()
-        .map(|&rank| hits[db.strand_by_rank(rank as usize)])
-        .collect();
-    let p_sorted: Vec<f64> = hits.iter().map(|h| h.p).collect();
-    let q_values = qvalues(&p_sorted);
+    let mut sorted = std::mem::take(&mut ws.sorted);
+    sorted.clear();
+    sorted.extend(
+        order
+            .iter()
+            .map(|&rank| hits[db.strand_by_rank(rank as usize)]),
+    );
+    ws.hits = hits;
+    let p_sorted = &mut ws.p_sorted;
+    p_sorted.clear();
+    p_sorted.extend(sorted.iter().map(|h| h.p));
+    let mut q_values = std::mem::take(&mut ws.q_values);
+    qvalues_into(p_sorted, &mut q_values);
     Ok(QueryAnalysis {
-        sorted: hits,
+        sorted,
         q_values,
         query_consensus,
     })
@@ -777,6 +793,8 @@ pub(crate) fn search_query(
             q_value: q,
         });
     }
+    // The analysis's lists go back to the workspace for the next query.
+    (ws.sorted, ws.q_values) = (a.sorted, a.q_values);
     Ok(QueryMatches {
         query_id: query.id.as_str().into(),
         query_consensus: a.query_consensus,

@@ -83,7 +83,14 @@ pub fn estimate_pi0(sorted: &[f64]) -> f64 {
 
 /// q-values of p-values sorted ascending, with pi0 from [`estimate_pi0`].
 pub fn qvalues(sorted: &[f64]) -> Vec<f64> {
-    qvalues_with_pi0(sorted, estimate_pi0(sorted))
+    let mut q = Vec::new();
+    qvalues_into(sorted, &mut q);
+    q
+}
+
+/// [`qvalues`] into `out` (replacing its contents, keeping its allocation).
+pub(crate) fn qvalues_into(sorted: &[f64], out: &mut Vec<f64>) {
+    qvalues_with_pi0_into(sorted, estimate_pi0(sorted), out);
 }
 
 /// q-values of p-values sorted ascending, for a given pi0.
@@ -96,18 +103,26 @@ pub fn qvalues(sorted: &[f64]) -> Vec<f64> {
 /// assert_eq!(q, vec![0.04, 0.04, 0.04, 0.5]);
 /// ```
 pub fn qvalues_with_pi0(sorted: &[f64], pi0: f64) -> Vec<f64> {
+    let mut q = Vec::new();
+    qvalues_with_pi0_into(sorted, pi0, &mut q);
+    q
+}
+
+/// [`qvalues_with_pi0`] into `q` (replacing its contents, keeping its allocation).
+fn qvalues_with_pi0_into(sorted: &[f64], pi0: f64, q: &mut Vec<f64>) {
     let m = sorted.len() as f64;
-    let mut q: Vec<f64> = sorted
-        .iter()
-        .enumerate()
-        .map(|(i, &p)| (pi0 * p * m / (i + 1) as f64).min(1.0))
-        .collect();
+    q.clear();
+    q.extend(
+        sorted
+            .iter()
+            .enumerate()
+            .map(|(i, &p)| (pi0 * p * m / (i + 1) as f64).min(1.0)),
+    );
     for i in (0..q.len().saturating_sub(1)).rev() {
         if q[i + 1] < q[i] {
             q[i] = q[i + 1];
         }
     }
-    q
 }
 
 #[cfg(test)]
