@@ -483,7 +483,7 @@ pub(crate) fn analyse(
     let class = sized(&mut ws.class, hits.len());
     let groups = &mut ws.groups;
     groups.truncate(n_groups);
-    groups.resize_with(n_groups, || WidthGroup::from_distinct(0, Vec::new()));
+    groups.resize_with(n_groups, || WidthGroup::new(0, Vec::new()));
     for (gi, (g, &width)) in groups.iter_mut().zip(db.widths()).enumerate() {
         let group_pairs = &mut pairs[starts[gi]..starts[gi + 1]];
         group_pairs.sort_unstable();

@@ -85,9 +85,9 @@ pub(crate) struct ColumnPool {
     centred: [Vec<f64>; 4],
     /// Sum of squares of the centred values (Pearson).
     sum_sq: Vec<f64>,
-    /// The probabilities rounded to single precision, one array per letter: the input of the
-    /// single-precision `ed` rows ([`crate::ed_single`]).
-    pub(crate) p32: [Vec<f32>; 4],
+    /// The probabilities rounded to single precision, one array per letter, each starting on
+    /// a cache line: the input of the single-precision `ed` rows ([`crate::ed_single`]).
+    pub(crate) p32: [crate::simd::AlignedF32; 4],
     /// The largest column sum of the pool (about 1): it bounds the error of those rows.
     pub(crate) max_sum: f64,
     /// The probabilities again, column by column: the exact recomputations of single
@@ -97,8 +97,6 @@ pub(crate) struct ColumnPool {
     /// and the pool length they were taken at: contiguous, so the sampled distances that
     /// bracket a row's median are one short loop instead of loads from scattered cache lines.
     pub(crate) sample32: ([Vec<f32>; 4], usize),
-    /// `p32` again, each array starting on a cache line (made with the sample).
-    pub(crate) p32_lines: [crate::simd::AlignedF32; 4],
 }
 
 impl ColumnPool {
@@ -125,12 +123,9 @@ impl ColumnPool {
         if step == 0 {
             return;
         }
-        let pick = |v: &Vec<f32>| (0..count).map(|k| v[k * step]).collect();
+        let pick =
+            |v: &crate::simd::AlignedF32| (0..count).map(|k| v.as_slice()[k * step]).collect();
         self.sample32 = (self.p32.each_ref().map(pick), self.len());
-        self.p32_lines = self
-            .p32
-            .each_ref()
-            .map(|v| crate::simd::AlignedF32::from_slice(v));
     }
 
     /// The squared distance of query column `q` to pool column `j`, with the operations of

@@ -366,7 +366,7 @@ fn pivots(pool: &ColumnPool, q: &[f32; 4]) -> (f32, f32) {
             }
         }
         _ => {
-            let [a, c, g, t] = &pool.p32;
+            let [a, c, g, t] = pool.p32.each_ref().map(|v| v.as_slice());
             for (k, s) in sample.iter_mut().enumerate() {
                 let j = k * step;
                 *s = y(a[j], c[j], g[j], t[j]);
@@ -499,12 +499,7 @@ mod avx512 {
     }
 
     fn arrays(pool: &ColumnPool) -> [&[f32]; 4] {
-        if pool.p32_lines[0].len() == pool.len() {
-            let [a, c, g, t] = &pool.p32_lines;
-            return [a.as_slice(), c.as_slice(), g.as_slice(), t.as_slice()];
-        }
-        let [a, c, g, t] = &pool.p32;
-        [a, c, g, t]
+        pool.p32.each_ref().map(|v| v.as_slice())
     }
 
     fn valid_mask(j: usize, n: usize) -> __mmask16 {

@@ -185,24 +185,10 @@ impl Pmf {
         }
     }
 
-    /// `out[k] = P(sum >= lo + k)`, as a reverse cumulative sum.
-    #[inline(always)]
+    /// `out[k] = P(sum >= lo + k)`, as a reverse cumulative sum ([`Pmf::survival_from`] 0).
     pub fn survival_into(&self, out: &mut Vec<f64>) {
-        let n = self.probs.len();
         out.clear();
-        out.reserve(n);
-        // Written back to front into spare capacity: zeroing first cost as much as the sums.
-        let mut acc = 0.0;
-        for (o, &p) in out.spare_capacity_mut()[..n]
-            .iter_mut()
-            .zip(&self.probs)
-            .rev()
-        {
-            acc += p;
-            o.write(acc);
-        }
-        // SAFETY: the loop wrote all n elements.
-        unsafe { out.set_len(n) };
+        self.survival_from(0, out);
     }
 }
 
@@ -316,17 +302,6 @@ impl WidthGroup {
     pub fn new(width: usize, mut scores: Vec<usize>) -> WidthGroup {
         scores.sort_unstable();
         scores.dedup();
-        let n = scores.len();
-        WidthGroup {
-            width,
-            scores,
-            log_cdf: vec![0.0; n],
-        }
-    }
-
-    /// A group whose `scores` are already distinct and ascending.
-    pub(crate) fn from_distinct(width: usize, scores: Vec<usize>) -> WidthGroup {
-        debug_assert!(scores.windows(2).all(|p| p[0] < p[1]));
         let n = scores.len();
         WidthGroup {
             width,

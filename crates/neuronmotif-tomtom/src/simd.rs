@@ -49,20 +49,20 @@ pub(crate) struct Line([f32; 16]);
 
 /// A float buffer that starts on a cache line, so that the 16-lane loads and stores of the
 /// single-precision rows at multiples of 16 never straddle two lines.
-#[derive(Debug, Clone, Default, PartialEq)]
+#[derive(Debug, Clone, Default)]
 pub(crate) struct AlignedF32 {
     lines: Vec<Line>,
     len: usize,
 }
 
-impl AlignedF32 {
-    pub(crate) fn from_slice(v: &[f32]) -> AlignedF32 {
-        let mut a = AlignedF32::default();
-        a.resize(v.len());
-        a.as_mut_slice().copy_from_slice(v);
-        a
+impl PartialEq for AlignedF32 {
+    /// Equal floats; what lies past `len` does not count.
+    fn eq(&self, other: &AlignedF32) -> bool {
+        self.as_slice() == other.as_slice()
     }
+}
 
+impl AlignedF32 {
     /// `len` floats. Memory is never given back: growing again within it shows the values
     /// it held; beyond it, new floats are 0.
     pub(crate) fn resize(&mut self, len: usize) {
@@ -71,6 +71,13 @@ impl AlignedF32 {
             self.lines.resize(lines, Line::default());
         }
         self.len = len;
+    }
+
+    /// Append one float.
+    pub(crate) fn push(&mut self, v: f32) {
+        let i = self.len;
+        self.resize(i + 1);
+        self.as_mut_slice()[i] = v;
     }
 
     pub(crate) fn len(&self) -> usize {
@@ -101,7 +108,10 @@ mod tests {
     #[test]
     fn aligned_buffers_start_on_a_line_and_keep_their_values() {
         let v: Vec<f32> = (0..37).map(|i| i as f32 * 0.5).collect();
-        let mut a = super::AlignedF32::from_slice(&v);
+        let mut a = super::AlignedF32::default();
+        for &x in &v {
+            a.push(x);
+        }
         assert_eq!(a.as_slice(), &v[..]);
         assert_eq!(a.as_slice().as_ptr() as usize % 64, 0);
         a.resize(5);
@@ -113,6 +123,14 @@ mod tests {
         a.as_mut_slice()[39] = 7.0;
         assert_eq!(a.as_slice()[39], 7.0);
         assert_eq!(a.as_slice().as_ptr() as usize % 64, 0);
+        // Equality looks at the floats up to the length only.
+        let mut b = super::AlignedF32::default();
+        b.resize(5);
+        b.as_mut_slice().copy_from_slice(&v[..5]);
+        a.resize(5);
+        assert_eq!(a, b);
+        b.as_mut_slice()[4] = -1.0;
+        assert_ne!(a, b);
     }
 
     #[test]
